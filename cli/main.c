@@ -1,0 +1,51 @@
+/*
+ * fleetcap: the command-line client (ARCHITECTURE §6, §8).
+ *
+ * main() dispatches on the first argument to one cli_* function per command;
+ * each command lives in its own file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{"topics", cli_topics, "create fleetcap's Kafka topics (topics create --help)"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: fleetcap COMMAND [OPTIONS]\n\n"
+		     "fleetcap runs packet captures on demand across a fleet of Linux hosts.\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "  %-10s %s\n", "version", "print the version");
+	fprintf(out, "\nexit codes: 0 success, 1 runtime failure, 2 invalid arguments\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("fleetcap %s\n", FLEETCAP_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "fleetcap: unknown command \"%.64s\"; see fleetcap --help\n", argv[1]);
+	return CLI_EXIT_USAGE;
+}

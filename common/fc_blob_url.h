@@ -1,0 +1,41 @@
+/*
+ * fc_blob_url: Azure Blob URLs (ARCHITECTURE §1, §5, §8).
+ *
+ * Two host styles:
+ *   https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB   (any Azure cloud's
+ *       blob.* domain: the account is the host's first label)
+ *   http://127.0.0.1:PORT/ACCOUNT/CONTAINER/BLOB           (a local emulator:
+ *       when the host is an IP address or "localhost", the account is the
+ *       first path segment)
+ * Plain http is refused except for such local hosts, so that an account key
+ * or SAS token is never sent in clear over a network. A query string or a
+ * fragment is refused: a SAS token travels separately (blob_sas,
+ * --blob-sas), never inside the URL that lands in status and results.
+ */
+#ifndef FC_BLOB_URL_H
+#define FC_BLOB_URL_H
+
+#include <stddef.h>
+
+#define FC_BLOB_URL_MAX 2048
+#define FC_BLOB_NAME_MAX 1024
+
+struct fc_blob_url {
+	int https;
+	int path_style;   /* account is the first path segment (emulator) */
+	char host[256];   /* without port; IPv6 keeps its brackets */
+	unsigned port;    /* 0 = scheme default */
+	char account[25]; /* 3-24 lowercase letters and digits */
+	char container[64];
+	char blob[FC_BLOB_NAME_MAX + 1]; /* as in the URL (percent-encoding kept) */
+	/* scheme://host[:port][/account]: the URL of the account's endpoint */
+	char endpoint[320];
+};
+
+/*
+ * Parses and checks url. Returns 0, or -1 with why saying what is wrong and
+ * what was expected (why never quotes the URL, the caller does).
+ */
+int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_t why_len);
+
+#endif

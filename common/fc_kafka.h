@@ -1,0 +1,82 @@
+/*
+ * fc_kafka: librdkafka helpers shared by every fleetcap client.
+ *
+ *  - fc_kafka_conf_new(): a configuration with the brokers, the
+ *    murmur2_random partitioner (ARCHITECTURE §2), librdkafka's log routed
+ *    through fc_log, and every "kafka.*" config key passed verbatim;
+ *  - fc_kafka_err_from_error(): turns an rd_kafka_error_t into an fc_err whose
+ *    action says whether to retry, abort the transaction or exit;
+ *  - topic names and creation: fc_topics.c.
+ */
+#ifndef FC_KAFKA_H
+#define FC_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "fc_config.h"
+#include "fc_err.h"
+
+/*
+ * Returns a new configuration, or NULL with err naming the property that
+ * librdkafka refused. brokers may be NULL when kafka_props sets
+ * bootstrap.servers; kafka_props may be NULL. The caller owns the result
+ * until it passes it to rd_kafka_new().
+ */
+rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list *kafka_props,
+				   struct fc_err *err);
+
+/* Sets one property, with err naming it on failure. */
+int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
+		      struct fc_err *err);
+
+/*
+ * Classifies and consumes error (destroys it): fatal → FC_ERR_FATAL,
+ * txn_requires_abort → FC_ERR_ABORT, retriable → FC_ERR_RETRY, anything
+ * else → FC_ERR_FATAL. what names the failed operation. Returns the action.
+ */
+enum fc_err_action fc_kafka_err_from_error(rd_kafka_error_t *error, const char *what,
+					   struct fc_err *err);
+
+/* The topics of ARCHITECTURE §2. */
+enum fc_topic {
+	FC_TOPIC_COMMANDS,
+	FC_TOPIC_ALERTS,
+	FC_TOPIC_RESULTS,
+	FC_TOPIC_LEDGER,
+	FC_TOPIC_STATUS,
+	FC_TOPIC_JOBS,
+	FC_TOPIC_WORKERS,
+	FC_TOPIC_COUNT
+};
+
+#define FC_TOPIC_PREFIX_DEFAULT "fleetcap."
+#define FC_TOPIC_NAME_MAX 249 /* Kafka's limit */
+
+/* "commands", "alerts", … */
+const char *fc_topic_suffix(enum fc_topic topic);
+
+/* 1 for the compacted tables: ledger, status, workers. */
+int fc_topic_compacted(enum fc_topic topic);
+
+/* 1 for the co-partitioned inputs of the scheduler: commands, alerts, results, ledger. */
+int fc_topic_copartitioned(enum fc_topic topic);
+
+/* Writes prefix + suffix into buf. Returns 0, or -1 if it does not fit or is invalid. */
+int fc_topic_name(const char *prefix, enum fc_topic topic, char *buf, size_t len);
+
+/*
+ * Creates every topic with the given partition count and replication factor
+ * (cleanup.policy=compact for the compacted ones) through the admin API, and
+ * waits until all are in the metadata. Topics that already exist are kept;
+ * if their co-partitioned group has unequal partition counts the call fails,
+ * since the scheduler's ownership of quota keys depends on it.
+ */
+int fc_topics_create(rd_kafka_t *rk, const char *prefix, int partitions, int replication,
+		     int timeout_ms, struct fc_err *err);
+
+/* The partition count of topic, or -1 with err set. */
+int fc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, struct fc_err *err);
+
+#endif
