@@ -173,18 +173,19 @@ nomem:
 
 int fc_config_init(const struct fc_cfg_def *defs, void *obj, struct fc_err *err)
 {
+	/* Empty every owned field first, so fc_config_free() is safe whatever fails. */
 	for (const struct fc_cfg_def *d = defs; d->key; d++) {
 		if (d->type == FC_CFG_MAP) {
 			struct fc_kv_list *list = field(obj, d);
 			list->count = 0;
 			list->items = NULL;
-			continue;
-		}
-		if (d->type == FC_CFG_STR)
+		} else if (d->type == FC_CFG_STR) {
 			*(char **)field(obj, d) = NULL;
+		}
+	}
+	for (const struct fc_cfg_def *d = defs; d->key; d++)
 		if (d->def && fc_config_set(defs, obj, d->key, d->def, "default", err) != 0)
 			return -1;
-	}
 	return 0;
 }
 

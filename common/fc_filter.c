@@ -48,6 +48,8 @@ static int for_each_item(const char *text, int (*item_fn)(const char *item, void
 			return -1;
 		}
 		if (item_fn(item, set, why, why_len) != 0) {
+			if (!strchr(text, ';'))
+				return -1;
 			/* Prefix the item so the user sees which one in a long list. */
 			char detail[256];
 			snprintf(detail, sizeof(detail), "%s", why);
