@@ -44,9 +44,11 @@ static int parse_int_option(const char *option, const char *value, long long min
 int cli_topics(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"brokers", required_argument, NULL, 'b'}, {"prefix", required_argument, NULL, 'p'},
+		{"brokers", required_argument, NULL, 'b'},
+		{"prefix", required_argument, NULL, 'p'},
 		{"partitions", required_argument, NULL, 'n'},
-		{"replication", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+		{"replication", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *brokers_opt = NULL, *prefix = FC_TOPIC_PREFIX_DEFAULT;
@@ -86,12 +88,14 @@ int cli_topics(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "fleetcap topics create: unexpected argument \"%.64s\"\n", argv[optind]);
+		fprintf(stderr, "fleetcap topics create: unexpected argument \"%.64s\"\n",
+			argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
 	const char *brokers = cli_brokers(brokers_opt);
 	if (!brokers) {
-		fprintf(stderr, "fleetcap topics create: no brokers: give --brokers or set FLEETCAP_BROKERS\n");
+		fprintf(stderr, "fleetcap topics create: no brokers: give --brokers or set "
+				"FLEETCAP_BROKERS\n");
 		return CLI_EXIT_USAGE;
 	}
 	rd_kafka_conf_t *conf = fc_kafka_conf_new(brokers, NULL, &err);
@@ -112,7 +116,8 @@ int cli_topics(int argc, char **argv)
 		fprintf(stderr, "fleetcap topics create: %s\n", err.msg);
 		return err.action == FC_ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
 	}
-	printf("topics ready: %s{commands,alerts,results,ledger,status,jobs,workers}, %lld partitions\n",
+	printf("topics ready: %s{commands,alerts,results,ledger,status,jobs,workers}, %lld "
+	       "partitions\n",
 	       prefix, partitions);
 	return CLI_EXIT_OK;
 }

@@ -75,16 +75,21 @@ int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_
 	} else if (strncasecmp(url, "http://", 7) == 0) {
 		p = url + 7;
 	} else {
-		snprintf(why, why_len, "expected https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH");
+		snprintf(why, why_len,
+			 "expected https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH");
 		return -1;
 	}
 	if (strpbrk(url, "?#")) {
-		snprintf(why, why_len, "a query string or fragment is not allowed: give a SAS token separately (--blob-sas), never inside the URL");
+		snprintf(why, why_len,
+			 "a query string or fragment is not allowed: give a SAS token separately "
+			 "(--blob-sas), never inside the URL");
 		return -1;
 	}
 	for (const char *c = p; *c; c++) {
 		if (!valid_path_char((unsigned char)*c) && *c != '[' && *c != ']') {
-			snprintf(why, why_len, "character 0x%02x at offset %zu is not allowed in a URL; percent-encode it",
+			snprintf(why, why_len,
+				 "character 0x%02x at offset %zu is not allowed in a URL; "
+				 "percent-encode it",
 				 (unsigned char)*c, (size_t)(c - url));
 			return -1;
 		}
@@ -135,7 +140,9 @@ int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_
 
 	out->path_style = is_local_host(out->host);
 	if (!out->https && !out->path_style) {
-		snprintf(why, why_len, "plain http is allowed only for a local emulator (an IP address or localhost); use https");
+		snprintf(why, why_len,
+			 "plain http is allowed only for a local emulator (an IP address or "
+			 "localhost); use https");
 		return -1;
 	}
 
@@ -144,15 +151,20 @@ int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_
 		const char *slash = strchr(path, '/');
 		n = slash ? (size_t)(slash - path) : strlen(path);
 		if (!valid_account(path, n)) {
-			snprintf(why, why_len, "bad account in the first path segment: expected 3-24 lowercase letters and digits");
+			snprintf(why, why_len,
+				 "bad account in the first path segment: expected 3-24 lowercase "
+				 "letters and digits");
 			return -1;
 		}
 		memcpy(out->account, path, n);
 		path = slash ? slash + 1 : path + n;
 	} else {
 		const char *dot = strchr(out->host, '.');
-		if (!dot || strncasecmp(dot, ".blob.", 6) != 0 || !valid_account(out->host, (size_t)(dot - out->host))) {
-			snprintf(why, why_len, "bad host: expected ACCOUNT.blob.core.windows.net with an account of 3-24 lowercase letters and digits");
+		if (!dot || strncasecmp(dot, ".blob.", 6) != 0 ||
+		    !valid_account(out->host, (size_t)(dot - out->host))) {
+			snprintf(why, why_len,
+				 "bad host: expected ACCOUNT.blob.core.windows.net with an account "
+				 "of 3-24 lowercase letters and digits");
 			return -1;
 		}
 		memcpy(out->account, out->host, (size_t)(dot - out->host));
@@ -161,12 +173,15 @@ int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_
 	const char *slash = strchr(path, '/');
 	n = slash ? (size_t)(slash - path) : strlen(path);
 	if (!valid_container(path, n)) {
-		snprintf(why, why_len, "bad container: expected 3-63 lowercase letters, digits and single hyphens");
+		snprintf(why, why_len,
+			 "bad container: expected 3-63 lowercase letters, digits and single "
+			 "hyphens");
 		return -1;
 	}
 	memcpy(out->container, path, n);
 	if (!slash || slash[1] == '\0') {
-		snprintf(why, why_len, "no blob name after the container: expected /CONTAINER/PATH");
+		snprintf(why, why_len,
+			 "no blob name after the container: expected /CONTAINER/PATH");
 		return -1;
 	}
 	const char *blob = slash + 1;

@@ -17,14 +17,14 @@
 
 #include <stddef.h>
 
-#define FC_BLOB_URL_MAX 2048
+#define FC_BLOB_URL_MAX	 2048
 #define FC_BLOB_NAME_MAX 1024
 
 struct fc_blob_url {
 	int https;
-	int path_style;   /* account is the first path segment (emulator) */
-	char host[256];   /* without port; IPv6 keeps its brackets */
-	unsigned port;    /* 0 = scheme default */
+	int path_style;	  /* account is the first path segment (emulator) */
+	char host[256];	  /* without port; IPv6 keeps its brackets */
+	unsigned port;	  /* 0 = scheme default */
 	char account[25]; /* 3-24 lowercase letters and digits */
 	char container[64];
 	char blob[FC_BLOB_NAME_MAX + 1]; /* as in the URL (percent-encoding kept) */

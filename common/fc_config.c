@@ -8,8 +8,8 @@
 #include "fc_parse.h"
 
 #define FC_CFG_STR_MAX_DEFAULT 4096
-#define FC_CFG_LINE_MAX 8192
-#define FC_CFG_MAP_MAX 1024
+#define FC_CFG_LINE_MAX	       8192
+#define FC_CFG_MAP_MAX	       1024
 
 const char *fc_kv_get(const struct fc_kv_list *list, const char *key)
 {
@@ -133,11 +133,12 @@ int fc_config_set(const struct fc_cfg_def *defs, void *obj, const char *key, con
 	enum fc_cfg_type vtype = d->type == FC_CFG_MAP ? d->map_type : d->type;
 	if (check_value(vtype, d->min, d->max, value, &num, why, sizeof(why)) != 0) {
 		if (d->flags & FC_CFG_SECRET)
-			fc_err_set(err, FC_ERR_INVALID, "%s: bad value for %s (value hidden): expected %s",
-				   origin, key, why);
+			fc_err_set(err, FC_ERR_INVALID,
+				   "%s: bad value for %s (value hidden): expected %s", origin, key,
+				   why);
 		else
-			fc_err_set(err, FC_ERR_INVALID, "%s: bad value %s for %s: expected %s", origin,
-				   fc_quote(value, shown, sizeof(shown)), key, why);
+			fc_err_set(err, FC_ERR_INVALID, "%s: bad value %s for %s: expected %s",
+				   origin, fc_quote(value, shown, sizeof(shown)), key, why);
 		return -1;
 	}
 
@@ -159,8 +160,9 @@ int fc_config_set(const struct fc_cfg_def *defs, void *obj, const char *key, con
 		break;
 	case FC_CFG_MAP:
 		if (map_put(field(obj, d), key + prefix_len(d), value) != 0) {
-			fc_err_set(err, FC_ERR_INVALID, "%s: cannot store %s: out of memory or over %d keys",
-				   origin, key, FC_CFG_MAP_MAX);
+			fc_err_set(err, FC_ERR_INVALID,
+				   "%s: cannot store %s: out of memory or over %d keys", origin,
+				   key, FC_CFG_MAP_MAX);
 			return -1;
 		}
 		break;
@@ -225,13 +227,14 @@ int fc_config_load_file(const struct fc_cfg_def *defs, void *obj, const char *pa
 			continue;
 		const char *eq = strchr(p, '=');
 		if (!eq) {
-			fc_err_set(err, FC_ERR_INVALID, "%s: expected \"key = value\", found no '='",
-				   origin);
+			fc_err_set(err, FC_ERR_INVALID,
+				   "%s: expected \"key = value\", found no '='", origin);
 			goto out;
 		}
 		if (fc_trim_copy(p, (size_t)(eq - p), key, sizeof(key)) != 0 || key[0] == '\0') {
-			fc_err_set(err, FC_ERR_INVALID, "%s: expected a key of 1 to %zu characters before '='",
-				   origin, sizeof(key) - 1);
+			fc_err_set(err, FC_ERR_INVALID,
+				   "%s: expected a key of 1 to %zu characters before '='", origin,
+				   sizeof(key) - 1);
 			goto out;
 		}
 		fc_trim_copy(eq + 1, strlen(eq + 1), value, sizeof(value));
@@ -259,8 +262,7 @@ int fc_config_load_env(const struct fc_cfg_def *defs, void *obj, struct fc_err *
 	return 0;
 }
 
-int fc_config_set_arg(const struct fc_cfg_def *defs, void *obj, const char *arg,
-		      struct fc_err *err)
+int fc_config_set_arg(const struct fc_cfg_def *defs, void *obj, const char *arg, struct fc_err *err)
 {
 	const char *eq = strchr(arg, '=');
 	char key[256], shown[FC_QUOTE_MAX];

@@ -36,7 +36,7 @@ enum fc_cfg_type {
 
 enum {
 	FC_CFG_REQUIRED = 1 << 0, /* no default: start-up fails without it */
-	FC_CFG_SECRET = 1 << 1,   /* value never appears in a message */
+	FC_CFG_SECRET = 1 << 1,	  /* value never appears in a message */
 };
 
 struct fc_kv {
@@ -59,7 +59,7 @@ struct fc_cfg_def {
 	long long min, max;
 	size_t offset; /* offsetof(daemon config struct, field) */
 	unsigned flags;
-	const char *env;            /* environment variable that sets it, or NULL */
+	const char *env;	   /* environment variable that sets it, or NULL */
 	enum fc_cfg_type map_type; /* FC_CFG_MAP: type of each value */
 	const char *help;
 };

@@ -12,11 +12,11 @@
 #include <stddef.h>
 
 enum fc_err_action {
-	FC_ERR_NONE = 0,  /* no error */
-	FC_ERR_RETRY,     /* transient: try the same thing again later */
-	FC_ERR_ABORT,     /* abort the current transaction or batch, then go on */
-	FC_ERR_FATAL,     /* the process cannot go on: exit non-zero */
-	FC_ERR_INVALID,   /* bad input: report it, never retry */
+	FC_ERR_NONE = 0, /* no error */
+	FC_ERR_RETRY,	 /* transient: try the same thing again later */
+	FC_ERR_ABORT,	 /* abort the current transaction or batch, then go on */
+	FC_ERR_FATAL,	 /* the process cannot go on: exit non-zero */
+	FC_ERR_INVALID,	 /* bad input: report it, never retry */
 };
 
 struct fc_err {
@@ -35,7 +35,7 @@ const char *fc_err_action_name(enum fc_err_action action);
 #define FC_FIELD_ERRORS_MAX 32
 
 struct fc_field_error {
-	char field[64];    /* e.g. "filters[1].remote_port" */
+	char field[64];	   /* e.g. "filters[1].remote_port" */
 	char message[384]; /* names the value and what was expected */
 };
 

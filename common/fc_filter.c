@@ -14,8 +14,8 @@
  * Calls item_fn on each ';'-separated item of text, trimmed. Checks list-level
  * rules (length, empty items, item count) and stops at the first error.
  */
-static int for_each_item(const char *text, int (*item_fn)(const char *item, void *set, char *why,
-							   size_t why_len),
+static int for_each_item(const char *text,
+			 int (*item_fn)(const char *item, void *set, char *why, size_t why_len),
 			 void *set, size_t *count, char *why, size_t why_len)
 {
 	char item[128], shown[FC_QUOTE_MAX];
@@ -44,7 +44,8 @@ static int for_each_item(const char *text, int (*item_fn)(const char *item, void
 			return -1;
 		}
 		if (*count == FC_FILTER_ITEMS_MAX) {
-			snprintf(why, why_len, "more than %d items in the list", FC_FILTER_ITEMS_MAX);
+			snprintf(why, why_len, "more than %d items in the list",
+				 FC_FILTER_ITEMS_MAX);
 			return -1;
 		}
 		if (item_fn(item, set, why, why_len) != 0) {
@@ -76,7 +77,8 @@ static int parse_port(const char *s, uint16_t *out, char *why, size_t why_len)
 		snprintf(why, why_len, "port %s is out of range: expected 0-65535", s);
 		return -1;
 	default:
-		snprintf(why, why_len, "not a port number: expected 0-65535, a range a-b, or a ';' list");
+		snprintf(why, why_len,
+			 "not a port number: expected 0-65535, a range a-b, or a ';' list");
 		return -1;
 	}
 }
@@ -164,7 +166,8 @@ static int cidr_item(const char *item, const char *slash, struct fc_addr_item *a
 			for (int j = (int)prefix; j < bits; j++)
 				clean[j / 8] &= (unsigned char)~(0x80u >> (j % 8));
 			inet_ntop(a->family, clean, net, sizeof(net));
-			snprintf(why, why_len, "host bits are set: expected a network address such as %s/%lld",
+			snprintf(why, why_len,
+				 "host bits are set: expected a network address such as %s/%lld",
 				 net, prefix);
 			return -1;
 		}
@@ -190,7 +193,8 @@ static int addr_item(const char *item, void *set_arg, char *why, size_t why_len)
 		if (fc_trim_copy(item, (size_t)(dash - item), lo, sizeof(lo)) != 0 ||
 		    fc_trim_copy(dash + 1, strlen(dash + 1), hi, sizeof(hi)) != 0 ||
 		    !(a->family = parse_addr(lo, a->lo)) || !(hi_family = parse_addr(hi, a->hi))) {
-			snprintf(why, why_len, "a range needs two IPv4 or IPv6 addresses: expected a-b");
+			snprintf(why, why_len,
+				 "a range needs two IPv4 or IPv6 addresses: expected a-b");
 			return -1;
 		}
 		if (a->family != hi_family) {
@@ -204,7 +208,9 @@ static int addr_item(const char *item, void *set_arg, char *why, size_t why_len)
 		a->kind = FC_ADDR_RANGE;
 	} else {
 		if (!(a->family = parse_addr(item, a->lo))) {
-			snprintf(why, why_len, "not an IPv4 or IPv6 address: expected an address, a range a-b, a CIDR block or a ';' list");
+			snprintf(why, why_len,
+				 "not an IPv4 or IPv6 address: expected an address, a range a-b, a "
+				 "CIDR block or a ';' list");
 			return -1;
 		}
 		memcpy(a->hi, a->lo, 16);

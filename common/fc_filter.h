@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FC_FILTER_ITEMS_MAX 64  /* items in one field's list */
-#define FC_FILTER_TEXT_MAX 2048 /* characters in one field */
+#define FC_FILTER_ITEMS_MAX 64	 /* items in one field's list */
+#define FC_FILTER_TEXT_MAX  2048 /* characters in one field */
 
 struct fc_port_range {
 	uint16_t lo, hi; /* lo == hi for a single port */
@@ -36,8 +36,8 @@ enum fc_addr_kind {
 struct fc_addr_item {
 	int family; /* AF_INET or AF_INET6 */
 	enum fc_addr_kind kind;
-	unsigned prefix;       /* FC_ADDR_CIDR */
-	unsigned char lo[16];  /* network byte order; IPv4 uses the first 4 bytes */
+	unsigned prefix;      /* FC_ADDR_CIDR */
+	unsigned char lo[16]; /* network byte order; IPv4 uses the first 4 bytes */
 	unsigned char hi[16];
 };
 

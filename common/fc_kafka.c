@@ -14,8 +14,7 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 		fc_log_write(ours, "rdkafka", "%s %s: %s", rk ? rd_kafka_name(rk) : "-", fac, buf);
 }
 
-int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
-		      struct fc_err *err)
+int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, struct fc_err *err)
 {
 	char errstr[512];
 

@@ -52,7 +52,7 @@ enum fc_topic {
 };
 
 #define FC_TOPIC_PREFIX_DEFAULT "fleetcap."
-#define FC_TOPIC_NAME_MAX 249 /* Kafka's limit */
+#define FC_TOPIC_NAME_MAX	249 /* Kafka's limit */
 
 /* "commands", "alerts", … */
 const char *fc_topic_suffix(enum fc_topic topic);

@@ -38,8 +38,8 @@ void fc_log_write(enum fc_log_level level, const char *component, const char *fm
 	} while (0)
 
 #define FC_ERROR(component, ...) FC_LOG(FC_LOG_ERROR, component, __VA_ARGS__)
-#define FC_WARN(component, ...)  FC_LOG(FC_LOG_WARN, component, __VA_ARGS__)
-#define FC_INFO(component, ...)  FC_LOG(FC_LOG_INFO, component, __VA_ARGS__)
+#define FC_WARN(component, ...)	 FC_LOG(FC_LOG_WARN, component, __VA_ARGS__)
+#define FC_INFO(component, ...)	 FC_LOG(FC_LOG_INFO, component, __VA_ARGS__)
 #define FC_DEBUG(component, ...) FC_LOG(FC_LOG_DEBUG, component, __VA_ARGS__)
 
 /*

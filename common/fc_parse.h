@@ -12,7 +12,7 @@
 enum fc_parse_result {
 	FC_PARSE_OK = 0,
 	FC_PARSE_MALFORMED = -1, /* not a decimal integer */
-	FC_PARSE_RANGE = -2,     /* a number, outside [min, max] */
+	FC_PARSE_RANGE = -2,	 /* a number, outside [min, max] */
 };
 
 /*

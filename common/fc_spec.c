@@ -102,7 +102,8 @@ static int set_number(fc_spec_t *spec, const struct number_key *k, const char *v
 	void *base = spec;
 
 	if (fc_parse_ll(value, k->min, k->max, &v) != FC_PARSE_OK) {
-		fc_field_errors_add(errs, k->key, "%s is not valid: expected an integer from %lld to %lld",
+		fc_field_errors_add(errs, k->key,
+				    "%s is not valid: expected an integer from %lld to %lld",
 				    fc_quote(value, shown, sizeof(shown)), k->min, k->max);
 		return -1;
 	}
@@ -151,7 +152,8 @@ nomem:
 static fc_filter_t *append_filter(fc_spec_t *spec)
 {
 	fc_filter_t *f = malloc(sizeof(*f));
-	fc_filter_t **grown = f ? realloc(spec->filters, (spec->n_filters + 1) * sizeof(*grown)) : NULL;
+	fc_filter_t **grown =
+		f ? realloc(spec->filters, (spec->n_filters + 1) * sizeof(*grown)) : NULL;
 
 	if (!grown) {
 		free(f);
@@ -167,7 +169,7 @@ static fc_filter_t *append_filter(fc_spec_t *spec)
 struct filter_key {
 	const char *cli;  /* --filter SPEC key */
 	const char *json; /* cloud API JSON key */
-	size_t offset;    /* 0 for protocol */
+	size_t offset;	  /* 0 for protocol */
 };
 
 static const struct filter_key filter_keys[] = {
@@ -193,7 +195,8 @@ static int filter_put(fc_filter_t *f, const struct filter_key *k, const char *va
 	if (k->offset == 0) {
 		int proto;
 		if (fc_protocol_parse(value, &proto) != 0) {
-			fc_field_errors_add(errs, field, "unknown protocol %s: expected TCP, UDP or Any",
+			fc_field_errors_add(errs, field,
+					    "unknown protocol %s: expected TCP, UDP or Any",
 					    fc_quote(value, shown, sizeof(shown)));
 			return -1;
 		}
@@ -239,9 +242,12 @@ int fc_spec_add_filter(fc_spec_t *spec, const char *text, struct fc_field_errors
 		if (!eq || fc_trim_copy(p, (size_t)(eq - p), key, sizeof(key)) != 0 ||
 		    fc_trim_copy(eq + 1, n - (size_t)(eq - p) - 1, value, sizeof(value)) != 0) {
 			char item[FC_FILTER_TEXT_MAX + 1];
-			fc_trim_copy(p, n < FC_FILTER_TEXT_MAX ? n : FC_FILTER_TEXT_MAX, item, sizeof(item));
+			fc_trim_copy(p, n < FC_FILTER_TEXT_MAX ? n : FC_FILTER_TEXT_MAX, item,
+				     sizeof(item));
 			snprintf(field, sizeof(field), "filters[%zu]", index);
-			fc_field_errors_add(errs, field, "%s is not key=value: expected keys protocol, local-ip, remote-ip, local-port, remote-port",
+			fc_field_errors_add(errs, field,
+					    "%s is not key=value: expected keys protocol, "
+					    "local-ip, remote-ip, local-port, remote-port",
 					    fc_quote(item, shown, sizeof(shown)));
 			return -1;
 		}
@@ -249,11 +255,14 @@ int fc_spec_add_filter(fc_spec_t *spec, const char *text, struct fc_field_errors
 			;
 		snprintf(field, sizeof(field), "filters[%zu].%s", index, key);
 		if (i == N_FILTER_KEYS) {
-			fc_field_errors_add(errs, field, "unknown filter key: expected protocol, local-ip, remote-ip, local-port or remote-port");
+			fc_field_errors_add(errs, field,
+					    "unknown filter key: expected protocol, local-ip, "
+					    "remote-ip, local-port or remote-port");
 			return -1;
 		}
 		if (seen & (1u << i)) {
-			fc_field_errors_add(errs, field, "given twice in one filter; use a ';' list");
+			fc_field_errors_add(errs, field,
+					    "given twice in one filter; use a ';' list");
 			return -1;
 		}
 		seen |= 1u << i;
@@ -311,7 +320,10 @@ int fc_spec_add_filters_json(fc_spec_t *spec, const char *json, struct fc_field_
 				;
 			snprintf(field, sizeof(field), "filters[%zu].%.40s", index, key);
 			if (k == N_FILTER_KEYS) {
-				fc_field_errors_add(errs, field, "unknown key: expected protocol, localIPAddress, remoteIPAddress, localPort or remotePort");
+				fc_field_errors_add(
+					errs, field,
+					"unknown key: expected protocol, localIPAddress, "
+					"remoteIPAddress, localPort or remotePort");
 				goto out;
 			}
 			if (json_is_string(value)) {

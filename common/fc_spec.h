@@ -21,24 +21,24 @@ typedef Fleetcap__V1__CaptureSpec fc_spec_t;
 typedef Fleetcap__V1__Filter fc_filter_t;
 
 /* §1 bounds and defaults. */
-#define FC_NAME_MAX 80
-#define FC_TENANT_MAX 64 /* subscription, region */
-#define FC_TARGET_MAX 128
-#define FC_INTERFACES_MAX 16
-#define FC_IFNAME_MAX 15
-#define FC_FILTERS_MAX 64
-#define FC_PATH_MAX 1024
-#define FC_SAS_MAX 2048
-#define FC_ALERT_ID_MAX 128
-#define FC_TIME_LIMIT_MAX 18000
-#define FC_TIME_LIMIT_DEFAULT 18000
-#define FC_BYTES_PER_SESSION_DEFAULT 1073741824u
-#define FC_FILE_COUNT_MAX 10000
-#define FC_FILE_COUNT_DEFAULT 10
-#define FC_FILE_SIZE_DEFAULT 104857600u
-#define FC_SESSION_TIME_LIMIT_MAX 604800
+#define FC_NAME_MAX		      80
+#define FC_TENANT_MAX		      64 /* subscription, region */
+#define FC_TARGET_MAX		      128
+#define FC_INTERFACES_MAX	      16
+#define FC_IFNAME_MAX		      15
+#define FC_FILTERS_MAX		      64
+#define FC_PATH_MAX		      1024
+#define FC_SAS_MAX		      2048
+#define FC_ALERT_ID_MAX		      128
+#define FC_TIME_LIMIT_MAX	      18000
+#define FC_TIME_LIMIT_DEFAULT	      18000
+#define FC_BYTES_PER_SESSION_DEFAULT  1073741824u
+#define FC_FILE_COUNT_MAX	      10000
+#define FC_FILE_COUNT_DEFAULT	      10
+#define FC_FILE_SIZE_DEFAULT	      104857600u
+#define FC_SESSION_TIME_LIMIT_MAX     604800
 #define FC_SESSION_TIME_LIMIT_DEFAULT 86400
-#define FC_QUEUE_TIMEOUT_MAX 86400
+#define FC_QUEUE_TIMEOUT_MAX	      86400
 
 enum fc_spec_mode {
 	/* A fleet request: name, subscription, region and target are required,

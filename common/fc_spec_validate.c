@@ -78,12 +78,15 @@ static void check_interfaces(const fc_spec_t *spec, enum fc_spec_mode mode,
 		return;
 	}
 	if (mode == FC_SPEC_LOCAL && spec->n_interfaces == 0)
-		fc_field_errors_add(errs, "interfaces", "required: name at least one interface (-i), or any");
+		fc_field_errors_add(errs, "interfaces",
+				    "required: name at least one interface (-i), or any");
 	for (size_t i = 0; i < spec->n_interfaces; i++) {
 		const char *name = spec->interfaces[i];
 		snprintf(field, sizeof(field), "interfaces[%zu]", i);
 		if (!valid_ifname(name)) {
-			fc_field_errors_add(errs, field, "%s is not an interface name: expected 1-%d characters without '/' or spaces",
+			fc_field_errors_add(errs, field,
+					    "%s is not an interface name: expected 1-%d characters "
+					    "without '/' or spaces",
 					    fc_quote(name, shown, sizeof(shown)), FC_IFNAME_MAX);
 			continue;
 		}
@@ -110,7 +113,8 @@ static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_err
 
 	if (!fc_protocol_name((int)f->protocol)) {
 		snprintf(field, sizeof(field), "filters[%zu].protocol", index);
-		fc_field_errors_add(errs, field, "unknown protocol value %d: expected TCP, UDP or Any",
+		fc_field_errors_add(errs, field,
+				    "unknown protocol value %d: expected TCP, UDP or Any",
 				    (int)f->protocol);
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -128,7 +132,8 @@ static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_err
 			rc = fc_addr_set_parse(text, &addrs, why, sizeof(why));
 		}
 		if (rc != 0)
-			fc_field_errors_add(errs, field, "%s: %s", fc_quote(text, shown, sizeof(shown)), why);
+			fc_field_errors_add(errs, field, "%s: %s",
+					    fc_quote(text, shown, sizeof(shown)), why);
 	}
 }
 
@@ -155,7 +160,8 @@ static void check_file_path(const char *path, enum fc_spec_mode mode, struct fc_
 		}
 	}
 	if (!has_suffix(path, ".pcap") && !has_suffix(path, ".cap"))
-		fc_field_errors_add(errs, "file_path", "%s: expected a file name ending in .pcap or .cap",
+		fc_field_errors_add(errs, "file_path",
+				    "%s: expected a file name ending in .pcap or .cap",
 				    fc_quote(path, shown, sizeof(shown)));
 	/* On a fleet host the path stays under the capture root: no "..". The
 	 * worker's disk sink enforces the root itself (and refuses symlinks);
@@ -164,7 +170,9 @@ static void check_file_path(const char *path, enum fc_spec_mode mode, struct fc_
 		const char *p = path;
 		while (p) {
 			if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0')) {
-				fc_field_errors_add(errs, "file_path", "%s: a \"..\" component is not allowed: expected a path under the capture root",
+				fc_field_errors_add(errs, "file_path",
+						    "%s: a \"..\" component is not allowed: "
+						    "expected a path under the capture root",
 						    fc_quote(path, shown, sizeof(shown)));
 				break;
 			}
@@ -183,12 +191,15 @@ static void check_storage(const fc_spec_t *spec, enum fc_spec_mode mode,
 
 	if (spec->file_path[0] == '\0' && spec->blob_url[0] == '\0') {
 		if (mode == FC_SPEC_LOCAL)
-			fc_field_errors_add(errs, "file_path", "required: expected an output file (-o PATH)");
+			fc_field_errors_add(errs, "file_path",
+					    "required: expected an output file (-o PATH)");
 		else
-			fc_field_errors_add(errs, "file_path", "at least one of file_path and blob_url is required");
+			fc_field_errors_add(errs, "file_path",
+					    "at least one of file_path and blob_url is required");
 	}
 	if (mode == FC_SPEC_LOCAL && spec->file_path[0] == '\0' && spec->blob_url[0] != '\0')
-		fc_field_errors_add(errs, "file_path", "required: expected an output file (-o PATH)");
+		fc_field_errors_add(errs, "file_path",
+				    "required: expected an output file (-o PATH)");
 	if (spec->file_path[0])
 		check_file_path(spec->file_path, mode, errs);
 	if (spec->blob_url[0] && fc_blob_url_parse(spec->blob_url, &url, why, sizeof(why)) != 0)
@@ -200,9 +211,12 @@ static void check_storage(const fc_spec_t *spec, enum fc_spec_mode mode,
 		if (spec->blob_url[0] == '\0')
 			fc_field_errors_add(errs, "blob_sas", "given without blob_url");
 		if (n > FC_SAS_MAX)
-			fc_field_errors_add(errs, "blob_sas", "longer than %d characters", FC_SAS_MAX);
+			fc_field_errors_add(errs, "blob_sas", "longer than %d characters",
+					    FC_SAS_MAX);
 		else if (!strstr(spec->blob_sas, "sig=") || strpbrk(spec->blob_sas, " \t\r\n?#"))
-			fc_field_errors_add(errs, "blob_sas", "(value hidden) is not a SAS token: expected a query string with sig=, without '?', '#' or spaces");
+			fc_field_errors_add(errs, "blob_sas",
+					    "(value hidden) is not a SAS token: expected a query "
+					    "string with sig=, without '?', '#' or spaces");
 	}
 }
 
@@ -212,8 +226,9 @@ static void check_ring(const Fleetcap__V1__RingBuffer *ring, struct fc_field_err
 		fc_field_errors_add(errs, "ring.file_count", "%u is too large: expected 1 to %d",
 				    ring->file_count, FC_FILE_COUNT_MAX);
 	if (ring->session_time_limit_s > FC_SESSION_TIME_LIMIT_MAX)
-		fc_field_errors_add(errs, "ring.session_time_limit_s", "%u is too large: expected 1 to %d",
-				    ring->session_time_limit_s, FC_SESSION_TIME_LIMIT_MAX);
+		fc_field_errors_add(errs, "ring.session_time_limit_s",
+				    "%u is too large: expected 1 to %d", ring->session_time_limit_s,
+				    FC_SESSION_TIME_LIMIT_MAX);
 	/* file_size is a uint32: every value fits its 1-4294967295 bound (0 = default). */
 }
 
@@ -227,14 +242,20 @@ static void check_origin(const Fleetcap__V1__Origin *origin, struct fc_field_err
 	case FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT:
 		if (origin->alert_id[0] == '\0' || strlen(origin->alert_id) > FC_ALERT_ID_MAX ||
 		    !all_chars(origin->alert_id, "_.:-"))
-			fc_field_errors_add(errs, "origin.alert_id", "%s is not valid: expected 1-%d letters, digits, '_', '.', ':' or '-'",
-					    fc_quote(origin->alert_id, shown, sizeof(shown)), FC_ALERT_ID_MAX);
+			fc_field_errors_add(errs, "origin.alert_id",
+					    "%s is not valid: expected 1-%d letters, digits, '_', "
+					    "'.', ':' or '-'",
+					    fc_quote(origin->alert_id, shown, sizeof(shown)),
+					    FC_ALERT_ID_MAX);
 		if (!fc_valid_name(origin->rule))
-			fc_field_errors_add(errs, "origin.rule", "%s is not valid: expected a rule name like a capture name",
-					    fc_quote(origin->rule, shown, sizeof(shown)));
+			fc_field_errors_add(
+				errs, "origin.rule",
+				"%s is not valid: expected a rule name like a capture name",
+				fc_quote(origin->rule, shown, sizeof(shown)));
 		return;
 	default:
-		fc_field_errors_add(errs, "origin.kind", "unknown value %d: expected manual or alert",
+		fc_field_errors_add(errs, "origin.kind",
+				    "unknown value %d: expected manual or alert",
 				    (int)origin->kind);
 	}
 }
@@ -245,35 +266,40 @@ int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_fi
 	int fleet = mode == FC_SPEC_FLEET;
 	char name_expected[64], tenant_expected[64], target_expected[64];
 
-	snprintf(name_expected, sizeof(name_expected), "[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}", FC_NAME_MAX - 1);
+	snprintf(name_expected, sizeof(name_expected), "[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}",
+		 FC_NAME_MAX - 1);
 	snprintf(tenant_expected, sizeof(tenant_expected), "[A-Za-z0-9_.-]{1,%d}", FC_TENANT_MAX);
-	snprintf(target_expected, sizeof(target_expected), "a host id [A-Za-z0-9][A-Za-z0-9_.:-]{0,%d}",
-		 FC_TARGET_MAX - 1);
+	snprintf(target_expected, sizeof(target_expected),
+		 "a host id [A-Za-z0-9][A-Za-z0-9_.:-]{0,%d}", FC_TARGET_MAX - 1);
 
 	if (mode != FC_SPEC_LOCAL) {
 		check_word("name", spec->name, fc_valid_name, name_expected, fleet, errs);
-		check_word("subscription", spec->subscription, fc_valid_tenant, tenant_expected, fleet, errs);
+		check_word("subscription", spec->subscription, fc_valid_tenant, tenant_expected,
+			   fleet, errs);
 		check_word("region", spec->region, fc_valid_tenant, tenant_expected, fleet, errs);
 		check_word("target", spec->target, fc_valid_target, target_expected, fleet, errs);
 	}
 	check_interfaces(spec, mode, errs);
 
 	if (spec->time_limit_s > FC_TIME_LIMIT_MAX)
-		fc_field_errors_add(errs, "time_limit_s", "%u is too large: expected 0 to %d seconds",
-				    spec->time_limit_s, FC_TIME_LIMIT_MAX);
+		fc_field_errors_add(errs, "time_limit_s",
+				    "%u is too large: expected 0 to %d seconds", spec->time_limit_s,
+				    FC_TIME_LIMIT_MAX);
 	if (spec->queue_timeout_s > FC_QUEUE_TIMEOUT_MAX)
-		fc_field_errors_add(errs, "queue_timeout_s", "%u is too large: expected 0 to %d seconds",
+		fc_field_errors_add(errs, "queue_timeout_s",
+				    "%u is too large: expected 0 to %d seconds",
 				    spec->queue_timeout_s, FC_QUEUE_TIMEOUT_MAX);
 	/* bytes_per_packet and bytes_per_session are uint32: every value is in range. */
 
 	if (spec->n_filters > FC_FILTERS_MAX)
-		fc_field_errors_add(errs, "filters", "%zu filters: expected at most %d", spec->n_filters,
-				    FC_FILTERS_MAX);
+		fc_field_errors_add(errs, "filters", "%zu filters: expected at most %d",
+				    spec->n_filters, FC_FILTERS_MAX);
 	else
 		for (size_t i = 0; i < spec->n_filters; i++)
 			check_filter(spec->filters[i], i, errs);
 
-	if (mode != FC_SPEC_TEMPLATE || spec->file_path[0] || spec->blob_url[0] || spec->blob_sas[0])
+	if (mode != FC_SPEC_TEMPLATE || spec->file_path[0] || spec->blob_url[0] ||
+	    spec->blob_sas[0])
 		check_storage(spec, mode, errs);
 	if (spec->ring)
 		check_ring(spec->ring, errs);

@@ -13,8 +13,8 @@ static const struct {
 	int copartitioned;
 } topics[FC_TOPIC_COUNT] = {
 	[FC_TOPIC_COMMANDS] = {"commands", 0, 1}, [FC_TOPIC_ALERTS] = {"alerts", 0, 1},
-	[FC_TOPIC_RESULTS] = {"results", 0, 1},   [FC_TOPIC_LEDGER] = {"ledger", 1, 1},
-	[FC_TOPIC_STATUS] = {"status", 1, 0},     [FC_TOPIC_JOBS] = {"jobs", 0, 0},
+	[FC_TOPIC_RESULTS] = {"results", 0, 1},	  [FC_TOPIC_LEDGER] = {"ledger", 1, 1},
+	[FC_TOPIC_STATUS] = {"status", 1, 0},	  [FC_TOPIC_JOBS] = {"jobs", 0, 0},
 	[FC_TOPIC_WORKERS] = {"workers", 1, 0},
 };
 
@@ -82,7 +82,8 @@ int fc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
 	do {
 		e = rd_kafka_metadata(rk, 1, NULL, &md, 5000);
 		if (e) {
-			fc_err_set(err, FC_ERR_RETRY, "metadata request failed: %s", rd_kafka_err2str(e));
+			fc_err_set(err, FC_ERR_RETRY, "metadata request failed: %s",
+				   rd_kafka_err2str(e));
 			return -1;
 		}
 		count = ready_partitions(md, topic);
@@ -115,13 +116,16 @@ static int send_create(rd_kafka_t *rk, char names[FC_TOPIC_COUNT][FC_TOPIC_NAME_
 		}
 		if (fc_topic_compacted((enum fc_topic)t) &&
 		    rd_kafka_NewTopic_set_config(newt[t], "cleanup.policy", "compact")) {
-			fc_err_set(err, FC_ERR_FATAL, "topic %s: cannot set cleanup.policy", names[t]);
+			fc_err_set(err, FC_ERR_FATAL, "topic %s: cannot set cleanup.policy",
+				   names[t]);
 			goto out;
 		}
 	}
 	options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-	if (rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr, sizeof(errstr)) ||
-	    rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr, sizeof(errstr))) {
+	if (rd_kafka_AdminOptions_set_operation_timeout(options, timeout_ms, errstr,
+							sizeof(errstr)) ||
+	    rd_kafka_AdminOptions_set_request_timeout(options, timeout_ms, errstr,
+						      sizeof(errstr))) {
 		fc_err_set(err, FC_ERR_INVALID, "admin options: %s", errstr);
 		goto out;
 	}
@@ -129,7 +133,8 @@ static int send_create(rd_kafka_t *rk, char names[FC_TOPIC_COUNT][FC_TOPIC_NAME_
 	rd_kafka_CreateTopics(rk, newt, FC_TOPIC_COUNT, options, queue);
 	ev = rd_kafka_queue_poll(queue, timeout_ms + 5000);
 	if (!ev) {
-		fc_err_set(err, FC_ERR_RETRY, "CreateTopics: no answer within %d ms", timeout_ms + 5000);
+		fc_err_set(err, FC_ERR_RETRY, "CreateTopics: no answer within %d ms",
+			   timeout_ms + 5000);
 		goto out;
 	}
 	if (rd_kafka_event_error(ev)) {
@@ -172,7 +177,9 @@ int fc_topics_create(rd_kafka_t *rk, const char *prefix, int partitions, int rep
 
 	for (int t = 0; t < FC_TOPIC_COUNT; t++) {
 		if (fc_topic_name(prefix, (enum fc_topic)t, names[t], sizeof(names[t])) != 0) {
-			fc_err_set(err, FC_ERR_INVALID, "topics.prefix \"%.64s\": expected letters, digits, '.', '_' or '-', at most %d characters with the topic name",
+			fc_err_set(err, FC_ERR_INVALID,
+				   "topics.prefix \"%.64s\": expected letters, digits, '.', '_' or "
+				   "'-', at most %d characters with the topic name",
 				   prefix, FC_TOPIC_NAME_MAX);
 			return -1;
 		}
@@ -186,8 +193,11 @@ int fc_topics_create(rd_kafka_t *rk, const char *prefix, int partitions, int rep
 		if (!fc_topic_copartitioned((enum fc_topic)t))
 			continue;
 		if (copartitions && count != copartitions) {
-			fc_err_set(err, FC_ERR_FATAL, "topic %s has %d partitions but the other scheduler inputs have %d: commands, alerts, results and ledger must be co-partitioned",
-				   names[t], count, copartitions);
+			fc_err_set(
+				err, FC_ERR_FATAL,
+				"topic %s has %d partitions but the other scheduler inputs have "
+				"%d: commands, alerts, results and ledger must be co-partitioned",
+				names[t], count, copartitions);
 			return -1;
 		}
 		copartitions = count;

@@ -28,21 +28,25 @@ int azblob_key_init(struct azblob_key *key, const char *account, const char *bas
 	while (n && isspace((unsigned char)base64[n - 1]))
 		n--;
 	if (n == 0 || n % 4 != 0 || n / 4 * 3 > sizeof(decoded)) {
-		fc_err_set(err, FC_ERR_INVALID, "account key for %s is not valid base64 of at most %zu bytes",
+		fc_err_set(err, FC_ERR_INVALID,
+			   "account key for %s is not valid base64 of at most %zu bytes",
 			   key->account, sizeof(key->secret));
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)base64[i];
 		if (!(isalnum(c) || c == '+' || c == '/' || (c == '=' && i >= n - 2))) {
-			fc_err_set(err, FC_ERR_INVALID, "account key for %s is not valid base64 (bad character at offset %zu)",
+			fc_err_set(err, FC_ERR_INVALID,
+				   "account key for %s is not valid base64 (bad character at "
+				   "offset %zu)",
 				   key->account, i);
 			return -1;
 		}
 	}
 	len = EVP_DecodeBlock(decoded, (const unsigned char *)base64, (int)n);
 	if (len < 0) {
-		fc_err_set(err, FC_ERR_INVALID, "account key for %s is not valid base64", key->account);
+		fc_err_set(err, FC_ERR_INVALID, "account key for %s is not valid base64",
+			   key->account);
 		return -1;
 	}
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
@@ -62,13 +66,15 @@ int azblob_key_load_file(struct azblob_key *key, const char *account, const char
 	int rc;
 
 	if (!f) {
-		fc_err_set(err, FC_ERR_INVALID, "cannot open key file %s: %s", path, strerror(errno));
+		fc_err_set(err, FC_ERR_INVALID, "cannot open key file %s: %s", path,
+			   strerror(errno));
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	if (n == sizeof(buf) - 1) {
-		fc_err_set(err, FC_ERR_INVALID, "key file %s is larger than a base64 account key", path);
+		fc_err_set(err, FC_ERR_INVALID, "key file %s is larger than a base64 account key",
+			   path);
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
 	}
@@ -85,9 +91,17 @@ void azblob_key_clear(struct azblob_key *key)
 
 /* The standard headers in the order the string to sign lists them. */
 static const char *const standard_headers[] = {
-	"Content-Encoding", "Content-Language", "Content-Length", "Content-MD5",
-	"Content-Type",     "Date",             "If-Modified-Since", "If-Match",
-	"If-None-Match",    "If-Unmodified-Since", "Range",
+	"Content-Encoding",
+	"Content-Language",
+	"Content-Length",
+	"Content-MD5",
+	"Content-Type",
+	"Date",
+	"If-Modified-Since",
+	"If-Match",
+	"If-None-Match",
+	"If-Unmodified-Since",
+	"Range",
 };
 
 static const char *header_value(const struct azblob_request *req, const char *name)
@@ -168,7 +182,8 @@ int azblob_string_to_sign(const char *account, const struct azblob_request *req,
 	for (size_t i = 0; i < sizeof(standard_headers) / sizeof(standard_headers[0]); i++) {
 		const char *v = header_value(req, standard_headers[i]);
 		/* Since 2015-02-21 a zero Content-Length is signed as empty. */
-		if (v && !(strcasecmp(standard_headers[i], "Content-Length") == 0 && strcmp(v, "0") == 0))
+		if (v && !(strcasecmp(standard_headers[i], "Content-Length") == 0 &&
+			   strcmp(v, "0") == 0))
 			puts_(&b, v);
 		puts_(&b, "\n");
 	}

@@ -46,9 +46,9 @@ struct azblob_pair {
 };
 
 struct azblob_request {
-	const char *method;                /* "PUT", "GET", … */
-	const char *path;                  /* URI path as sent, percent-encoded, e.g. "/c/b" */
-	const struct azblob_pair *query;   /* decoded query parameters */
+	const char *method;		 /* "PUT", "GET", … */
+	const char *path;		 /* URI path as sent, percent-encoded, e.g. "/c/b" */
+	const struct azblob_pair *query; /* decoded query parameters */
 	size_t n_query;
 	const struct azblob_pair *headers; /* every header that will be sent */
 	size_t n_headers;

@@ -12,7 +12,8 @@ static inline const char *it_require_env(const char *name)
 {
 	const char *v = getenv(name);
 	if (!v || !*v) {
-		fprintf(stderr, "%s is not set: run eval \"$(scripts/services.sh start)\" first\n", name);
+		fprintf(stderr, "%s is not set: run eval \"$(scripts/services.sh start)\" first\n",
+			name);
 		exit(1);
 	}
 	return v;

@@ -19,8 +19,10 @@
 #include "it_env.h"
 
 /* Azurite's published development account key (not a secret). */
-#define DEV_KEY "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-#define WRONG_KEY "AAAAvdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define DEV_KEY                                                                                    \
+	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+#define WRONG_KEY                                                                                  \
+	"AAAAvdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 #define BLOB_SIZE (1024 * 1024 + 17)
 
 static const char *endpoint;
@@ -85,7 +87,8 @@ static long request(const char *key_b64, const char *method, const char *path,
 		headers[nh++] = (struct azblob_pair){"Content-Length", length};
 		if (blob_type) {
 			headers[nh++] = (struct azblob_pair){"x-ms-blob-type", blob_type};
-			headers[nh++] = (struct azblob_pair){"Content-Type", "application/vnd.tcpdump.pcap"};
+			headers[nh++] = (struct azblob_pair){"Content-Type",
+							     "application/vnd.tcpdump.pcap"};
 		}
 	}
 	/* Emulator URLs put the account first in the path. */
@@ -116,7 +119,8 @@ static long request(const char *key_b64, const char *method, const char *path,
 		curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(curl, CURLOPT_READDATA, body);
-		curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)(body ? body->out_len : 0));
+		curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+				 (curl_off_t)(body ? body->out_len : 0));
 	}
 	if (body && body->in) {
 		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);

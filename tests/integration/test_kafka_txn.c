@@ -19,7 +19,7 @@
 #include "it_env.h"
 
 #define PARTITIONS 3
-#define QUOTA_KEY "sub-a/westeurope"
+#define QUOTA_KEY  "sub-a/westeurope"
 
 static const char *brokers;
 static char prefix[64];
@@ -53,9 +53,11 @@ static int setup(void **state)
 static char *topic_config(rd_kafka_t *rk, const char *topic, const char *name)
 {
 	char errstr[256];
-	rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+	rd_kafka_ConfigResource_t *res =
+		rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
 	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-	rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+	rd_kafka_AdminOptions_t *opts =
+		rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
 	char *value = NULL;
 
 	rd_kafka_AdminOptions_set_request_timeout(opts, 10000, errstr, sizeof(errstr));
@@ -64,8 +66,8 @@ static char *topic_config(rd_kafka_t *rk, const char *topic, const char *name)
 	assert_non_null(ev);
 	assert_int_equal(rd_kafka_event_error(ev), 0);
 	size_t n, m;
-	const rd_kafka_ConfigResource_t **rs =
-		rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &n);
+	const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+		rd_kafka_event_DescribeConfigs_result(ev), &n);
 	assert_int_equal(n, 1);
 	const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(rs[0], &m);
 	for (size_t i = 0; i < m; i++)
@@ -95,7 +97,8 @@ static void test_topics(void **state)
 		assert_int_equal(fc_topic_partition_count(rk, name, 10000, &err), PARTITIONS);
 		char *policy = topic_config(rk, name, "cleanup.policy");
 		assert_non_null(policy);
-		assert_string_equal(policy, fc_topic_compacted((enum fc_topic)t) ? "compact" : "delete");
+		assert_string_equal(policy,
+				    fc_topic_compacted((enum fc_topic)t) ? "compact" : "delete");
 		free(policy);
 	}
 	rd_kafka_destroy(rk);
@@ -114,7 +117,8 @@ static void *pack_command(const char *request_id, size_t *len)
 	assert_int_equal(fc_spec_set(spec, "region", "westeurope", &errs), 0);
 	assert_int_equal(fc_spec_set(spec, "target", "host-1", &errs), 0);
 	assert_int_equal(fc_spec_set(spec, "file-path", "a.pcap", &errs), 0);
-	assert_int_equal(fc_spec_add_filter(spec, "protocol=tcp,remote-port=443;8000-8080", &errs), 0);
+	assert_int_equal(fc_spec_add_filter(spec, "protocol=tcp,remote-port=443;8000-8080", &errs),
+			 0);
 	assert_int_equal(fc_spec_validate(spec, FC_SPEC_FLEET, &errs), 0);
 	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
 	cmd.request_id = (char *)request_id;
@@ -142,7 +146,8 @@ static void produce_in_txn(rd_kafka_t *rk, const char *topic, const char *reques
 	check(rd_kafka_begin_transaction(rk), "begin_transaction");
 	assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
 					   RD_KAFKA_V_KEY(QUOTA_KEY, strlen(QUOTA_KEY)),
-					   RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					   RD_KAFKA_V_VALUE(buf, len),
+					   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 					   RD_KAFKA_V_END),
 			 0);
 	free(buf);
@@ -168,14 +173,16 @@ static struct seen read_all(const char *topic, const char *isolation)
 	char group[96];
 	struct seen seen = {0, 0, 0};
 	snprintf(group, sizeof(group), "%s%s", prefix, isolation);
-	const char *props[] = {"group.id", group, "isolation.level", isolation,
-			       "enable.auto.commit", "false", NULL};
+	const char *props[] = {
+		"group.id", group, "isolation.level", isolation, "enable.auto.commit",
+		"false",    NULL};
 	rd_kafka_t *rk = new_client(RD_KAFKA_CONSUMER, props);
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
 	int32_t expected_partition = fc_partition_for_key(QUOTA_KEY, strlen(QUOTA_KEY), PARTITIONS);
 
 	for (int p = 0; p < PARTITIONS; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
 	assert_int_equal(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
 
@@ -192,7 +199,8 @@ static struct seen read_all(const char *topic, const char *isolation)
 		}
 		/* The partition is the murmur2 partition of the quota key. */
 		assert_int_equal(m->partition, expected_partition);
-		Fleetcap__V1__Command *cmd = fleetcap__v1__command__unpack(NULL, m->len, m->payload);
+		Fleetcap__V1__Command *cmd =
+			fleetcap__v1__command__unpack(NULL, m->len, m->payload);
 		assert_non_null(cmd);
 		assert_int_equal(cmd->kind, FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE);
 		assert_non_null(cmd->spec);

@@ -16,8 +16,9 @@ static void test_azure_style(void **state)
 	char why[256];
 	(void)state;
 
-	assert_int_equal(fc_blob_url_parse("https://acct01.blob.core.windows.net/captures/2026/11/a%20b.pcap",
-					   &u, why, sizeof(why)),
+	assert_int_equal(fc_blob_url_parse(
+				 "https://acct01.blob.core.windows.net/captures/2026/11/a%20b.pcap",
+				 &u, why, sizeof(why)),
 			 0);
 	assert_true(u.https);
 	assert_false(u.path_style);
@@ -35,8 +36,8 @@ static void test_emulator_style(void **state)
 	char why[256];
 	(void)state;
 
-	assert_int_equal(fc_blob_url_parse("http://127.0.0.1:10000/devstoreaccount1/c01/x.pcap", &u, why,
-					   sizeof(why)),
+	assert_int_equal(fc_blob_url_parse("http://127.0.0.1:10000/devstoreaccount1/c01/x.pcap", &u,
+					   why, sizeof(why)),
 			 0);
 	assert_false(u.https);
 	assert_true(u.path_style);
@@ -47,9 +48,13 @@ static void test_emulator_style(void **state)
 	assert_string_equal(u.blob, "x.pcap");
 	assert_string_equal(u.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
 
-	assert_int_equal(fc_blob_url_parse("http://localhost/devstoreaccount1/c01/x.pcap", &u, why, sizeof(why)), 0);
+	assert_int_equal(fc_blob_url_parse("http://localhost/devstoreaccount1/c01/x.pcap", &u, why,
+					   sizeof(why)),
+			 0);
 	assert_string_equal(u.account, "devstoreaccount1");
-	assert_int_equal(fc_blob_url_parse("http://[::1]:8080/devstoreaccount1/c01/d/x.pcap", &u, why, sizeof(why)), 0);
+	assert_int_equal(fc_blob_url_parse("http://[::1]:8080/devstoreaccount1/c01/d/x.pcap", &u,
+					   why, sizeof(why)),
+			 0);
 	assert_string_equal(u.host, "[::1]");
 	assert_int_equal(u.port, 8080);
 	assert_string_equal(u.blob, "d/x.pcap");

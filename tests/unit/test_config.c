@@ -31,12 +31,17 @@ struct test_conf {
 static const struct fc_cfg_def defs[] = {
 	{"brokers", FC_CFG_STR, NULL, 0, 0, OFF(brokers), FC_CFG_REQUIRED, "FLEETCAP_BROKERS", 0,
 	 "Kafka bootstrap servers"},
-	{"host.id", FC_CFG_STR, NULL, 1, 128, OFF(host_id), FC_CFG_REQUIRED, NULL, 0, "this host's id"},
-	{"sessions.max", FC_CFG_INT, "4", 1, 64, OFF(sessions_max), 0, NULL, 0, "concurrent sessions"},
-	{"quota.default", FC_CFG_INT, "10", 0, 100000, OFF(quota_default), 0, NULL, 0, "default quota"},
+	{"host.id", FC_CFG_STR, NULL, 1, 128, OFF(host_id), FC_CFG_REQUIRED, NULL, 0,
+	 "this host's id"},
+	{"sessions.max", FC_CFG_INT, "4", 1, 64, OFF(sessions_max), 0, NULL, 0,
+	 "concurrent sessions"},
+	{"quota.default", FC_CFG_INT, "10", 0, 100000, OFF(quota_default), 0, NULL, 0,
+	 "default quota"},
 	{"debug", FC_CFG_BOOL, "false", 0, 0, OFF(debug), 0, NULL, 0, "debug mode"},
-	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR, "librdkafka properties"},
-	{"quota.", FC_CFG_MAP, NULL, 0, 100000, OFF(quota), 0, NULL, FC_CFG_INT, "quota per subscription"},
+	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR,
+	 "librdkafka properties"},
+	{"quota.", FC_CFG_MAP, NULL, 0, 100000, OFF(quota), 0, NULL, FC_CFG_INT,
+	 "quota per subscription"},
 	{"blob.key.", FC_CFG_MAP, NULL, 0, 0, OFF(blob_keys), FC_CFG_SECRET, NULL, FC_CFG_STR,
 	 "account keys"},
 	{NULL, 0, NULL, 0, 0, 0, 0, NULL, 0, NULL},
@@ -105,7 +110,7 @@ static void test_file_env_and_overrides(void **state)
 	assert_string_equal(c.host_id, "vm-17");
 	assert_int_equal(c.sessions_max, 8); /* -X beats the file */
 	assert_int_equal(c.debug, 1);
-	assert_int_equal(c.quota_default, 20); /* the exact key, not the prefix */
+	assert_int_equal(c.quota_default, 20);			/* the exact key, not the prefix */
 	assert_string_equal(fc_kv_get(&c.quota, "sub-a"), "4"); /* last one wins */
 	assert_null(fc_kv_get(&c.quota, "default"));
 	assert_string_equal(fc_kv_get(&c.kafka, "linger.ms"), "5");
@@ -150,8 +155,7 @@ static void test_errors(void **state)
 		       (const char *[]){"sessions.max", "\"4x\"", NULL});
 	expect_failure("brokers=b\nhost.id=h\ndebug=maybe\n", NULL, 0,
 		       (const char *[]){"debug", "\"maybe\"", "true or false", NULL});
-	expect_failure("brokers=b\nhost.id\n", NULL, 0,
-		       (const char *[]){":2", "no '='", NULL});
+	expect_failure("brokers=b\nhost.id\n", NULL, 0, (const char *[]){":2", "no '='", NULL});
 	expect_failure("brokers=b\n= value\n", NULL, 0, (const char *[]){":2", "key", NULL});
 	expect_failure("brokers=b\n", NULL, 0,
 		       (const char *[]){"missing required config key host.id", NULL});

@@ -39,7 +39,8 @@ static void test_java_vectors(void **state)
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
 		if (fc_murmur2(vectors[i].key, strlen(vectors[i].key)) != vectors[i].hash)
 			fail_msg("murmur2(\"%s\") = %d, expected %d", vectors[i].key,
-				 fc_murmur2(vectors[i].key, strlen(vectors[i].key)), vectors[i].hash);
+				 fc_murmur2(vectors[i].key, strlen(vectors[i].key)),
+				 vectors[i].hash);
 }
 
 static void test_matches_librdkafka(void **state)
@@ -51,11 +52,11 @@ static void test_matches_librdkafka(void **state)
 				 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 		for (int32_t parts = 1; parts <= 64; parts *= 3) {
 			int32_t ours = fc_partition_for_key(key, (size_t)n, parts);
-			int32_t theirs =
-				rd_kafka_msg_partitioner_murmur2(NULL, key, (size_t)n, parts, NULL, NULL);
+			int32_t theirs = rd_kafka_msg_partitioner_murmur2(NULL, key, (size_t)n,
+									  parts, NULL, NULL);
 			if (ours != theirs)
-				fail_msg("key %s, %d partitions: ours %d, librdkafka %d", key, parts, ours,
-					 theirs);
+				fail_msg("key %s, %d partitions: ours %d, librdkafka %d", key,
+					 parts, ours, theirs);
 			assert_true(ours >= 0 && ours < parts);
 		}
 	}

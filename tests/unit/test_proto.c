@@ -19,14 +19,22 @@
 #include "fleetcap.pb-c.h"
 
 static const ProtobufCMessageDescriptor *const messages[] = {
-	&fleetcap__v1__filter__descriptor,         &fleetcap__v1__ring_buffer__descriptor,
-	&fleetcap__v1__origin__descriptor,         &fleetcap__v1__capture_spec__descriptor,
-	&fleetcap__v1__command__descriptor,        &fleetcap__v1__alert_event__descriptor,
-	&fleetcap__v1__job__descriptor,            &fleetcap__v1__counters__descriptor,
-	&fleetcap__v1__capture_file__descriptor,   &fleetcap__v1__capture_report__descriptor,
-	&fleetcap__v1__capture_status__descriptor, &fleetcap__v1__ledger_entry__descriptor,
-	&fleetcap__v1__ledger_tombstone__descriptor, &fleetcap__v1__alert_cooldown__descriptor,
-	&fleetcap__v1__ledger_state__descriptor,   &fleetcap__v1__worker_heartbeat__descriptor,
+	&fleetcap__v1__filter__descriptor,
+	&fleetcap__v1__ring_buffer__descriptor,
+	&fleetcap__v1__origin__descriptor,
+	&fleetcap__v1__capture_spec__descriptor,
+	&fleetcap__v1__command__descriptor,
+	&fleetcap__v1__alert_event__descriptor,
+	&fleetcap__v1__job__descriptor,
+	&fleetcap__v1__counters__descriptor,
+	&fleetcap__v1__capture_file__descriptor,
+	&fleetcap__v1__capture_report__descriptor,
+	&fleetcap__v1__capture_status__descriptor,
+	&fleetcap__v1__ledger_entry__descriptor,
+	&fleetcap__v1__ledger_tombstone__descriptor,
+	&fleetcap__v1__alert_cooldown__descriptor,
+	&fleetcap__v1__ledger_state__descriptor,
+	&fleetcap__v1__worker_heartbeat__descriptor,
 };
 
 static size_t element_size(const ProtobufCFieldDescriptor *f)
@@ -165,7 +173,8 @@ static void assert_same_value(const ProtobufCFieldDescriptor *f, const void *x, 
 			break;
 		}
 		assert_non_null(*(void *const *)y);
-		assert_same(*(const ProtobufCMessage *const *)x, *(const ProtobufCMessage *const *)y);
+		assert_same(*(const ProtobufCMessage *const *)x,
+			    *(const ProtobufCMessage *const *)y);
 		break;
 	default:
 		if (memcmp(x, y, element_size(f)) != 0)
@@ -185,7 +194,8 @@ static void assert_same(const ProtobufCMessage *a, const ProtobufCMessage *b)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)((const char *)a + f->quantifier_offset);
 			size_t size = element_size(f);
-			assert_int_equal(n, *(const size_t *)((const char *)b + f->quantifier_offset));
+			assert_int_equal(n,
+					 *(const size_t *)((const char *)b + f->quantifier_offset));
 			for (size_t j = 0; j < n; j++)
 				assert_same_value(f, *(char *const *)x + j * size,
 						  *(char *const *)y + j * size);
@@ -241,20 +251,20 @@ static void test_empty_messages(void **state)
 static void test_enum_zero_is_default(void **state)
 {
 	const ProtobufCEnumDescriptor *const enums[] = {
-		&fleetcap__v1__protocol__descriptor,      &fleetcap__v1__capture_state__descriptor,
-		&fleetcap__v1__stop_reason__descriptor,   &fleetcap__v1__error_code__descriptor,
-		&fleetcap__v1__severity__descriptor,      &fleetcap__v1__origin_kind__descriptor,
-		&fleetcap__v1__command_kind__descriptor,  &fleetcap__v1__job_kind__descriptor,
+		&fleetcap__v1__protocol__descriptor,	 &fleetcap__v1__capture_state__descriptor,
+		&fleetcap__v1__stop_reason__descriptor,	 &fleetcap__v1__error_code__descriptor,
+		&fleetcap__v1__severity__descriptor,	 &fleetcap__v1__origin_kind__descriptor,
+		&fleetcap__v1__command_kind__descriptor, &fleetcap__v1__job_kind__descriptor,
 		&fleetcap__v1__report_kind__descriptor,
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
 		assert_int_equal(enums[i]->values[0].value, 0);
-	assert_string_equal(
-		protobuf_c_enum_descriptor_get_value(&fleetcap__v1__stop_reason__descriptor,
-						     FLEETCAP__V1__STOP_REASON__STOP_REASON_SESSION_BYTES_EXCEEDED)
-			->name,
-		"STOP_REASON_SESSION_BYTES_EXCEEDED");
+	assert_string_equal(protobuf_c_enum_descriptor_get_value(
+				    &fleetcap__v1__stop_reason__descriptor,
+				    FLEETCAP__V1__STOP_REASON__STOP_REASON_SESSION_BYTES_EXCEEDED)
+				    ->name,
+			    "STOP_REASON_SESSION_BYTES_EXCEEDED");
 }
 
 int main(void)

@@ -29,9 +29,11 @@ struct vcase {
 static const char *const fleet_base[] = {"name=cap1", "subscription=sub-1", "region=westeurope",
 					 "target=host-1", "file-path=captures/a.pcap"};
 
-static char long_name80[5 + 80 + 1], long_name81[5 + 81 + 1], tenant64[13 + 64 + 1], tenant65[13 + 65 + 1],
-	path1025[10 + 1025 + 1];
+static char long_name80[5 + 80 + 1], long_name81[5 + 81 + 1], tenant64[13 + 64 + 1],
+	tenant65[13 + 65 + 1], path1025[10 + 1025 + 1];
 
+/* One row per line reads best here. */
+/* clang-format off */
 static const struct vcase cases[] = {
 	{"base spec", FC_SPEC_FLEET, {NULL}, OK},
 	/* names */
@@ -168,6 +170,7 @@ static const struct vcase cases[] = {
 	{"template with bad name", FC_SPEC_TEMPLATE, {"name=-x"}, "name"},
 	{"unknown option", FC_SPEC_FLEET, {"colour=blue"}, "colour"},
 };
+/* clang-format on */
 
 /* Applies "key=value" to spec, routing filters-json to the JSON parser. */
 static int apply(fc_spec_t *spec, const char *setting, struct fc_field_errors *errs)
@@ -230,7 +233,8 @@ static void test_table(void **state)
 		if (!ok) {
 			failures++;
 			print_error("case %zu \"%s\": expected %s%s, got [%s]\n", i, c->what,
-				    c->field ? "an error on " : "valid", c->field ? c->field : "", text);
+				    c->field ? "an error on " : "valid", c->field ? c->field : "",
+				    text);
 		}
 		/* Every error message says something beyond the field name. */
 		for (size_t e = 0; e < errs.count; e++)
@@ -285,7 +289,9 @@ static void test_messages(void **state)
 
 	fc_field_errors_init(&errs);
 	assert_int_equal(fc_spec_add_filter(spec, "remote-port=80;70000", &errs), 0);
-	assert_int_equal(fc_spec_set(spec, "blob-url", "https://acct1.blob.core.windows.net/c01/a.pcap", &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "blob-url",
+				     "https://acct1.blob.core.windows.net/c01/a.pcap", &errs),
+			 0);
 	assert_int_equal(fc_spec_set(spec, "blob-sas", secret, &errs), 0);
 	assert_int_equal(fc_spec_validate(spec, FC_SPEC_FLEET, &errs), -1);
 	fc_field_errors_format(&errs, text, sizeof(text));
