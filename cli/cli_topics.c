@@ -13,14 +13,6 @@
 #include "fc_log.h"
 #include "fc_parse.h"
 
-const char *cli_brokers(const char *option)
-{
-	const char *env = getenv("FLEETCAP_BROKERS");
-	if (option && *option)
-		return option;
-	return env && *env ? env : NULL;
-}
-
 static void topics_usage(FILE *out)
 {
 	fprintf(out, "usage: fleetcap topics create [--brokers HOST:PORT,...] [--prefix P]\n"

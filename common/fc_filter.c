@@ -11,8 +11,10 @@
 #include "fleetcap.pb-c.h"
 
 /*
- * Calls item_fn on each ';'-separated item of text, trimmed. Checks list-level
- * rules (length, empty items, item count) and stops at the first error.
+ * Calls item_fn on each ';'-separated item of text, trimmed, and counts the
+ * items it accepts in *count (which item_fn uses as the index to fill).
+ * Checks list-level rules (length, empty items, item count) and stops at the
+ * first error.
  */
 static int for_each_item(const char *text,
 			 int (*item_fn)(const char *item, void *set, char *why, size_t why_len),
@@ -22,7 +24,6 @@ static int for_each_item(const char *text,
 	size_t position = 0;
 	const char *p = text;
 
-	*count = 0;
 	if (strlen(text) > FC_FILTER_TEXT_MAX) {
 		snprintf(why, why_len, "list longer than %d characters", FC_FILTER_TEXT_MAX);
 		return -1;
@@ -94,7 +95,6 @@ static int port_item(const char *item, void *set_arg, char *why, size_t why_len)
 		if (parse_port(item, &r->lo, why, why_len) != 0)
 			return -1;
 		r->hi = r->lo;
-		set->count++;
 		return 0;
 	}
 	if (fc_trim_copy(item, (size_t)(dash - item), lo, sizeof(lo)) != 0 ||
@@ -108,16 +108,13 @@ static int port_item(const char *item, void *set_arg, char *why, size_t why_len)
 		snprintf(why, why_len, "reversed range: %u is greater than %u", r->lo, r->hi);
 		return -1;
 	}
-	set->count++;
 	return 0;
 }
 
 int fc_port_set_parse(const char *text, struct fc_port_set *out, char *why, size_t why_len)
 {
-	size_t n;
-
 	out->count = 0;
-	return for_each_item(text, port_item, out, &n, why, why_len);
+	return for_each_item(text, port_item, out, &out->count, why, why_len);
 }
 
 /* Parses one address of either family. Returns the family or 0. */
@@ -216,16 +213,13 @@ static int addr_item(const char *item, void *set_arg, char *why, size_t why_len)
 		memcpy(a->hi, a->lo, 16);
 		a->kind = FC_ADDR_ONE;
 	}
-	set->count++;
 	return 0;
 }
 
 int fc_addr_set_parse(const char *text, struct fc_addr_set *out, char *why, size_t why_len)
 {
-	size_t n;
-
 	out->count = 0;
-	return for_each_item(text, addr_item, out, &n, why, why_len);
+	return for_each_item(text, addr_item, out, &out->count, why, why_len);
 }
 
 int fc_protocol_parse(const char *text, int *out)
