@@ -1,0 +1,35 @@
+/*
+ * wk_filter: capture-spec filters → one pcap filter expression (and so one
+ * BPF program), with the semantics of ARCHITECTURE §1.
+ *
+ * A filter matches a packet when one endpoint is local and satisfies the
+ * local fields while the other endpoint satisfies the remote fields:
+ *
+ *   proto and ((src in L and sport in LP and dst in R and dport in RP) or
+ *              (dst in L and dport in LP and src in R and sport in RP))
+ *
+ * L is the filter's local_ip, or else the captured interfaces' addresses;
+ * R, LP and RP are "any" when absent. A filter with a port field matches
+ * only TCP and UDP. Filters are OR-ed; no filter at all captures everything.
+ * Address ranges a-b are split into the CIDR blocks that cover them exactly,
+ * since pcap's language has no address range.
+ */
+#ifndef WK_FILTER_H
+#define WK_FILTER_H
+
+#include <stddef.h>
+
+#include "fc_err.h"
+#include "fc_filter.h"
+#include "fc_spec.h"
+
+/*
+ * Returns the expression for the n filters as a malloc'd string ("" for all
+ * traffic), or NULL with err naming the filter field at fault. local holds
+ * the captured interfaces' addresses; it is used only by filters without
+ * local_ip, and must then be non-empty.
+ */
+char *wk_filter_expression(fc_filter_t *const *filters, size_t n, const struct fc_addr_set *local,
+			   struct fc_err *err);
+
+#endif
