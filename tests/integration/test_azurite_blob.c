@@ -73,7 +73,7 @@ static long request(const char *key_b64, const char *method, const char *path,
 	long status = 0;
 
 	/* Parse the endpoint with a placeholder blob to get account and host. */
-	snprintf(full, sizeof(full), "%s/xxx/y", endpoint);
+	snprintf(full, sizeof(full), "%s/probe-container/probe-blob", endpoint);
 	if (fc_blob_url_parse(full, &url, why, sizeof(why)) != 0)
 		fail_msg("FLEETCAP_AZURITE %s: %s", endpoint, why);
 	if (azblob_key_init(&key, url.account, key_b64, &err) != 0)
