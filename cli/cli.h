@@ -11,9 +11,20 @@ enum {
 	CLI_EXIT_TIMEOUT = 4,
 };
 
+#include "fc_err.h"
+
 /* Resolves the brokers: the --brokers value, else FLEETCAP_BROKERS, else NULL. */
 const char *cli_brokers(const char *option);
 
+/*
+ * Prints one line per error to stderr, naming the option each field came
+ * from ("--time-limit", "filter #2 remote-port"); file_path_option is how
+ * this command spells the output path ("-o" or "--file-path").
+ */
+void cli_print_field_errors(const char *command, const struct fc_field_errors *errs,
+			    const char *file_path_option);
+
 int cli_topics(int argc, char **argv);
+int cli_capture(int argc, char **argv);
 
 #endif

@@ -5,15 +5,18 @@
  * each command lives in its own file.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "fc_log.h"
 
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{"capture", cli_capture, "capture packets on this machine into a pcap file"},
 	{"topics", cli_topics, "create fleetcap's Kafka topics (topics create --help)"},
 };
 
@@ -25,11 +28,18 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-10s %s\n", "version", "print the version");
-	fprintf(out, "\nexit codes: 0 success, 1 runtime failure, 2 invalid arguments\n");
+	fprintf(out,
+		"\nexit codes: 0 success, 1 runtime failure, 2 invalid arguments\n"
+		"FLEETCAP_LOG_LEVEL=error|warn|info|debug sets how much is logged to stderr\n");
 }
 
 int main(int argc, char **argv)
 {
+	const char *level_name = getenv("FLEETCAP_LOG_LEVEL");
+	enum fc_log_level level;
+
+	if (level_name && fc_log_level_parse(level_name, &level) == 0)
+		fc_log_set_level(level);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -1,0 +1,347 @@
+/*
+ * fleetcap capture: a one-shot capture on this machine (ARCHITECTURE §8),
+ * with the same spec, validator and capture engine as a fleet job.
+ *
+ * Exit codes: 0 when a limit or SIGINT/SIGTERM ends the capture, 1 on a
+ * runtime failure, 2 at once on invalid arguments.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fc_log.h"
+#include "fc_names.h"
+#include "fc_parse.h"
+#include "fc_spec.h"
+#include "wk_session.h"
+
+static void capture_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fleetcap capture -i IFACE [-i IFACE]... [--filter SPEC]... [--filters-json "
+		"JSON]\n"
+		"                        [--bytes-per-packet N] [--bytes-per-session N] "
+		"[--time-limit S]\n"
+		"                        [--file-count N --file-size N --session-time-limit S]\n"
+		"                        -o PATH [--json] [--quiet] [--buffer-mib N]\n"
+		"\n"
+		"Captures packets on this machine into a pcap file, like a fleet capture job.\n"
+		"\n"
+		"  -i, --interface IFACE      interface to capture on; repeat for several, or "
+		"\"any\"\n"
+		"      --filter SPEC          a 5-tuple filter; repeat to OR several. SPEC is "
+		"key=value\n"
+		"                             pairs joined by ',': protocol (tcp, udp, any), "
+		"local-ip,\n"
+		"                             remote-ip, local-port, remote-port. Values are one "
+		"item,\n"
+		"                             a range a-b, or a list a;b;c of items, ranges and "
+		"(for\n"
+		"                             addresses) CIDR blocks, IPv4 or IPv6. Local is this\n"
+		"                             host's side; without local-ip it is the addresses of "
+		"the\n"
+		"                             captured interfaces. A filter with a port matches "
+		"only\n"
+		"                             TCP and UDP. Example:\n"
+		"                             "
+		"'protocol=tcp,remote-ip=198.18.0.2,remote-port=80;443'\n"
+		"      --filters-json JSON    filters as the cloud API's JSON list:\n"
+		"                             "
+		"'[{\"protocol\":\"TCP\",\"remoteIPAddress\":\"198.18.0.2\"}]'\n"
+		"      --bytes-per-packet N   snap length, 0-4294967295; 0 = whole packet "
+		"(default);\n"
+		"                             values above 262144 capture whole packets\n"
+		"      --bytes-per-session N  stop before the file would pass N bytes (file "
+		"header,\n"
+		"                             record headers and packet bytes); 0 = 1073741824\n"
+		"      --time-limit S         stop after S seconds, 0-18000; 0 = 18000 (default)\n"
+		"      --file-count N         ring buffer: keep the newest N files, 1-10000 (10)\n"
+		"      --file-size N          ring buffer: bytes per file, 1-4294967295 "
+		"(104857600)\n"
+		"      --session-time-limit S ring buffer: stop after S seconds, 1-604800 (86400)\n"
+		"                             Any of the three turns on the ring buffer: files "
+		"are\n"
+		"                             named PATH-stem_00001.pcap, ...; --time-limit and\n"
+		"                             --bytes-per-session do not apply to a ring.\n"
+		"  -o, --output PATH          the pcap file to write, ending in .pcap or .cap; it "
+		"is\n"
+		"                             written as PATH.part and renamed when complete, and "
+		"an\n"
+		"                             existing file is never overwritten\n"
+		"      --json                 print one JSON object at the end\n"
+		"  -q, --quiet                no progress line (it is shown only on a terminal)\n"
+		"      --buffer-mib N         kernel capture ring per interface in MiB, 1-4096 "
+		"(32)\n"
+		"  -h, --help                 this help\n"
+		"\n"
+		"The capture ends on a limit (exit 0), on SIGINT or SIGTERM (exit 0, "
+		"StoppedByUser),\n"
+		"on a runtime failure (exit 1), or at once on invalid arguments (exit 2).\n");
+}
+
+static volatile sig_atomic_t stop_fd = -1;
+
+static void on_signal(int sig)
+{
+	static const unsigned long long one = 1;
+	ssize_t n;
+
+	(void)sig;
+	if (stop_fd >= 0)
+		n = write(stop_fd, &one, sizeof(one)); /* async-signal-safe */
+	(void)n;
+}
+
+static const char *human_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+	return buf;
+}
+
+static void show_progress(void *opaque, const struct wk_counters *c, double elapsed)
+{
+	char bytes[32];
+
+	(void)opaque;
+	/* \r and the erase-to-end keep it one live line on the terminal. */
+	printf("\r%8.1f s  %12llu packets  %12s  %llu drops\033[K", elapsed,
+	       (unsigned long long)c->packets, human_bytes(c->bytes, bytes, sizeof(bytes)),
+	       (unsigned long long)(c->kernel_drops + c->interface_drops));
+	fflush(stdout);
+}
+
+static void format_time(int64_t ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	char whole[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(whole, sizeof(whole), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.20s.%03dZ", whole, (int)(ns / 1000000 % 1000));
+}
+
+static void print_json(const struct wk_session *s, const struct wk_result *r, const char *error)
+{
+	json_t *files = json_array();
+	char start[40];
+
+	for (size_t i = 0; i < wk_session_file_count(s); i++) {
+		const struct wk_file *f = wk_session_file(s, i);
+		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:n}", "path", f->path,
+						       "size", (json_int_t)f->size, "sha256",
+						       f->sha256, "blobUrl"));
+	}
+	format_time(r->start_time_ns, start, sizeof(start));
+	json_t *o = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
+		r->error ? "Error" : "Stopped", "stopReason", fc_stop_reason_name(r->stop_reason),
+		"error", fc_error_code_name(r->error), "errorMessage", error ? error : "",
+		"captureStartTime", start, "elapsedSeconds", r->elapsed_s, "packets",
+		(json_int_t)r->counters.packets, "bytes", (json_int_t)r->counters.bytes, "drops",
+		(json_int_t)(r->counters.kernel_drops + r->counters.interface_drops), "kernelDrops",
+		(json_int_t)r->counters.kernel_drops, "interfaceDrops",
+		(json_int_t)r->counters.interface_drops, "files", files);
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
+static void print_summary(const struct wk_session *s, const struct wk_result *r)
+{
+	char bytes[32];
+
+	printf("%s: %s after %.1f s: %llu packets, %s, %llu kernel drops, %llu interface drops\n",
+	       r->error ? "Error" : "Stopped",
+	       r->error ? fc_error_code_name(r->error) : fc_stop_reason_name(r->stop_reason),
+	       r->elapsed_s, (unsigned long long)r->counters.packets,
+	       human_bytes(r->counters.bytes, bytes, sizeof(bytes)),
+	       (unsigned long long)r->counters.kernel_drops,
+	       (unsigned long long)r->counters.interface_drops);
+	for (size_t i = 0; i < wk_session_file_count(s); i++) {
+		const struct wk_file *f = wk_session_file(s, i);
+		printf("  %s  %llu bytes  sha256 %s\n", f->path, (unsigned long long)f->size,
+		       f->sha256);
+	}
+}
+
+enum {
+	OPT_FILTER = 256,
+	OPT_FILTERS_JSON,
+	OPT_BYTES_PER_PACKET,
+	OPT_BYTES_PER_SESSION,
+	OPT_TIME_LIMIT,
+	OPT_FILE_COUNT,
+	OPT_FILE_SIZE,
+	OPT_SESSION_TIME_LIMIT,
+	OPT_JSON,
+	OPT_BUFFER_MIB,
+};
+
+/* Options that map one to one onto fc_spec_set keys. */
+static const char *spec_key(int opt)
+{
+	switch (opt) {
+	case 'i':
+		return "interface";
+	case 'o':
+		return "file-path";
+	case OPT_FILTER:
+		return "filter";
+	case OPT_BYTES_PER_PACKET:
+		return "bytes-per-packet";
+	case OPT_BYTES_PER_SESSION:
+		return "bytes-per-session";
+	case OPT_TIME_LIMIT:
+		return "time-limit";
+	case OPT_FILE_COUNT:
+		return "file-count";
+	case OPT_FILE_SIZE:
+		return "file-size";
+	case OPT_SESSION_TIME_LIMIT:
+		return "session-time-limit";
+	default:
+		return NULL;
+	}
+}
+
+int cli_capture(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"interface", required_argument, NULL, 'i'},
+		{"filter", required_argument, NULL, OPT_FILTER},
+		{"filters-json", required_argument, NULL, OPT_FILTERS_JSON},
+		{"bytes-per-packet", required_argument, NULL, OPT_BYTES_PER_PACKET},
+		{"bytes-per-session", required_argument, NULL, OPT_BYTES_PER_SESSION},
+		{"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
+		{"file-count", required_argument, NULL, OPT_FILE_COUNT},
+		{"file-size", required_argument, NULL, OPT_FILE_SIZE},
+		{"session-time-limit", required_argument, NULL, OPT_SESSION_TIME_LIMIT},
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"quiet", no_argument, NULL, 'q'},
+		{"buffer-mib", required_argument, NULL, OPT_BUFFER_MIB},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct fc_field_errors errs;
+	struct wk_session_config config;
+	struct wk_session *session = NULL;
+	struct wk_result result;
+	struct fc_err err;
+	fc_spec_t *spec = fc_spec_new();
+	int json = 0, quiet = 0, usage_error = 0, c, rc = CLI_EXIT_FAILURE;
+	long long buffer_mib = WK_BUFFER_DEFAULT >> 20;
+
+	if (!spec) {
+		fprintf(stderr, "fleetcap capture: out of memory\n");
+		return CLI_EXIT_FAILURE;
+	}
+	fc_field_errors_init(&errs);
+	fc_err_clear(&err);
+	while ((c = getopt_long(argc, argv, "i:o:qh", options, NULL)) != -1) {
+		const char *key = spec_key(c);
+		if (key) {
+			fc_spec_set(spec, key, optarg, &errs);
+			continue;
+		}
+		switch (c) {
+		case OPT_FILTERS_JSON:
+			fc_spec_add_filters_json(spec, optarg, &errs);
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case OPT_BUFFER_MIB:
+			if (fc_parse_ll(optarg, 1, 4096, &buffer_mib) != FC_PARSE_OK)
+				fc_field_errors_add(&errs, "buffer-mib",
+						    "\"%.32s\" is not valid: expected an integer "
+						    "from 1 to 4096",
+						    optarg);
+			break;
+		case 'h':
+			capture_usage(stdout);
+			fc_spec_free(spec);
+			return CLI_EXIT_OK;
+		default:
+			usage_error = 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fleetcap capture: unexpected argument \"%.64s\"\n", argv[optind]);
+		usage_error = 1;
+	}
+	if (!usage_error)
+		fc_spec_validate(spec, FC_SPEC_LOCAL, &errs);
+	if (errs.count || errs.dropped || usage_error) {
+		cli_print_field_errors("capture", &errs, "-o");
+		fprintf(stderr, "see fleetcap capture --help\n");
+		fc_spec_free(spec);
+		return CLI_EXIT_USAGE;
+	}
+
+	memset(&config, 0, sizeof(config));
+	config.spec = spec;
+	config.path = spec->file_path;
+	config.buffer_bytes = (uint32_t)(buffer_mib << 20);
+	if (!json && !quiet && isatty(STDOUT_FILENO)) {
+		config.progress_ms = 1000;
+		config.on_progress = show_progress;
+	}
+	session = wk_session_create(&config, &err);
+	if (!session) {
+		fprintf(stderr, "fleetcap capture: %s\n", err.msg);
+		rc = err.action == FC_ERR_INVALID ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+		goto out;
+	}
+
+	/* Like tcpdump's "listening on": scripts wait for this line before sending. */
+	fprintf(stderr,
+		"fleetcap capture: capturing on %zu interface(s), link type %s, snap length %u\n",
+		spec->n_interfaces, pcap_datalink_val_to_name(wk_session_linktype(session)),
+		wk_session_snaplen(session));
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	stop_fd = wk_session_stop_fd(session);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int run_rc = wk_session_run(session, &result, &err);
+	if (config.on_progress)
+		printf("\r\033[K");
+	if (run_rc != 0)
+		fprintf(stderr, "fleetcap capture: %s\n", err.msg);
+	if (json)
+		print_json(session, &result, run_rc != 0 ? err.msg : NULL);
+	else
+		print_summary(session, &result);
+	rc = run_rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+out:
+	stop_fd = -1;
+	wk_session_destroy(session);
+	fc_spec_free(spec);
+	return rc;
+}

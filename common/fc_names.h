@@ -1,0 +1,14 @@
+/*
+ * fc_names: the names users see for the proto's enums, as ARCHITECTURE §1
+ * spells them ("Running", "TimeExceeded", "QuotaExceeded"), in JSON, tables
+ * and the REST API alike.
+ */
+#ifndef FC_NAMES_H
+#define FC_NAMES_H
+
+/* Each returns the §1 name, or "Unknown" for a value outside the enum. */
+const char *fc_state_name(int capture_state);
+const char *fc_stop_reason_name(int stop_reason); /* "" for STOP_REASON_NONE */
+const char *fc_error_code_name(int error_code);	  /* "" for ERROR_CODE_NONE */
+
+#endif
