@@ -315,12 +315,6 @@ int cli_capture(int argc, char **argv)
 		goto out;
 	}
 
-	/* Like tcpdump's "listening on": scripts wait for this line before sending. */
-	fprintf(stderr,
-		"fleetcap capture: capturing on %zu interface(s), link type %s, snap length %u\n",
-		spec->n_interfaces, pcap_datalink_val_to_name(wk_session_linktype(session)),
-		wk_session_snaplen(session));
-
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -328,6 +322,11 @@ int cli_capture(int argc, char **argv)
 	stop_fd = wk_session_stop_fd(session);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* Like tcpdump's "listening on": scripts wait for this line before sending. */
+	fprintf(stderr,
+		"fleetcap capture: capturing on %zu interface(s), link type %s, snap length %u\n",
+		spec->n_interfaces, pcap_datalink_val_to_name(wk_session_linktype(session)),
+		wk_session_snaplen(session));
 
 	int run_rc = wk_session_run(session, &result, &err);
 	if (config.on_progress)
