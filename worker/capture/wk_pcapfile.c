@@ -1,5 +1,5 @@
 /* wk_pcapfile: see wk_pcapfile.h. */
-#define _GNU_SOURCE /* renameat2 */
+#define _GNU_SOURCE /* renameat2, O_DIRECT */
 #include "wk_pcapfile.h"
 
 #include <errno.h>
@@ -12,14 +12,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MIN_BUFFER (64u * 1024)
+#include "wk_writer.h"
+
+/* Room for two of the largest records (262144 + 16 bytes) and an unaligned tail. */
+#define MIN_BUFFER (640u * 1024)
 /* Records are hashed in slices this size while they are still in the CPU's
  * cache from being copied in, rather than all at once before the write. */
 #define HASH_SLICE (32u * 1024)
 
 struct wk_pcapfile {
 	int fd;
-	unsigned char *buf;
+	int direct;  /* O_DIRECT: only whole aligned blocks go to the writer */
+	int created; /* part is ours to remove until it is renamed */
+	struct wk_writer *writer;
+	unsigned char *buf; /* the buffer being filled */
 	size_t len, cap;
 	size_t hashed; /* buf[0..hashed) is in the digest already */
 	uint64_t size; /* bytes appended, buffered or not */
@@ -29,43 +35,35 @@ struct wk_pcapfile {
 	char part[WK_PATH_MAX + 8];
 };
 
-/* Writes all of buf[0..len) to fd, retrying short writes and EINTR. */
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int hash_pending(struct wk_pcapfile *f)
 {
-	if (f->len > f->hashed && EVP_DigestUpdate(f->sha, f->buf + f->hashed, f->len - f->hashed) != 1)
+	if (f->len > f->hashed &&
+	    EVP_DigestUpdate(f->sha, f->buf + f->hashed, f->len - f->hashed) != 1)
 		return -1;
 	f->hashed = f->len;
 	return 0;
 }
 
-static int flush(struct wk_pcapfile *f, struct fc_err *err)
+/*
+ * Hands the buffer's whole blocks to the writer and carries the unaligned
+ * tail (already hashed) over to the start of the next buffer.
+ */
+static int hand_over(struct wk_pcapfile *f, struct fc_err *err)
 {
-	if (f->len == 0)
-		return 0;
+	size_t whole = f->direct ? f->len & ~(size_t)(WK_WRITER_ALIGN - 1) : f->len;
+	unsigned char *next;
+
 	if (hash_pending(f) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: SHA-256 update failed", f->part);
 		return -1;
 	}
-	if (write_all(f->fd, f->buf, f->len) != 0) {
-		fc_err_set(err, FC_ERR_FATAL, "%s: write failed: %s", f->part, strerror(errno));
+	next = wk_writer_submit(f->writer, f->buf, whole, err);
+	if (!next)
 		return -1;
-	}
-	f->len = f->hashed = 0;
+	if (next != f->buf)
+		memcpy(next, f->buf + whole, f->len - whole);
+	f->buf = next;
+	f->len = f->hashed = f->len - whole;
 	return 0;
 }
 
@@ -78,6 +76,23 @@ static void put32(unsigned char *p, uint32_t v)
 static void put16(unsigned char *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
+}
+
+/* Creates path exclusively, with O_DIRECT where the file system allows it. */
+static int create_file(const char *path, int *direct)
+{
+	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+	/* Captures hold other people's traffic: readable by owner and group only. */
+	int fd = open(path, flags | O_DIRECT, 0640);
+
+	*direct = fd >= 0;
+	if (fd < 0 && errno == EINVAL) {
+		/* Some file systems (tmpfs on older kernels) refuse O_DIRECT, and
+		 * may have created the file before refusing: it is ours to remove. */
+		unlink(path);
+		fd = open(path, flags, 0640);
+	}
+	return fd;
 }
 
 struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned snaplen, int nano,
@@ -104,19 +119,23 @@ struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned 
 		goto fail;
 	}
 	f->cap = buffer_size < MIN_BUFFER ? MIN_BUFFER : buffer_size;
-	f->buf = malloc(f->cap);
+	f->cap = (f->cap + WK_WRITER_ALIGN - 1) & ~(size_t)(WK_WRITER_ALIGN - 1);
 	f->sha = EVP_MD_CTX_new();
-	if (!f->buf || !f->sha || EVP_DigestInit_ex(f->sha, EVP_sha256(), NULL) != 1) {
+	if (!f->sha || EVP_DigestInit_ex(f->sha, EVP_sha256(), NULL) != 1) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
 		goto fail;
 	}
-	/* Captures hold other people's traffic: readable by owner and group only. */
-	f->fd = open(f->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+	f->fd = create_file(f->part, &f->direct);
 	if (f->fd < 0) {
 		fc_err_set(err, errno == ENOENT || errno == EEXIST ? FC_ERR_INVALID : FC_ERR_FATAL,
 			   "%s: cannot create: %s", f->part, strerror(errno));
 		goto fail;
 	}
+	f->created = 1;
+	f->writer = wk_writer_create(f->fd, f->cap, err);
+	if (!f->writer)
+		goto fail;
+	f->buf = wk_writer_first_buffer(f->writer);
 
 	unsigned char *h = f->buf;
 	put32(h, nano ? 0xa1b23c4d : 0xa1b2c3d4);
@@ -129,13 +148,7 @@ struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned 
 	f->len = f->size = WK_PCAP_FILE_HEADER;
 	return f;
 fail:
-	if (f->fd >= 0) {
-		close(f->fd);
-		unlink(f->part);
-	}
-	EVP_MD_CTX_free(f->sha);
-	free(f->buf);
-	free(f);
+	wk_pcapfile_discard(f);
 	return NULL;
 }
 
@@ -144,28 +157,13 @@ int wk_pcapfile_append(struct wk_pcapfile *f, const struct pcap_pkthdr *hdr,
 {
 	size_t need = WK_PCAP_RECORD_HEADER + hdr->caplen;
 
-	if (f->len + need > f->cap) {
-		if (flush(f, err) != 0)
-			return -1;
-		if (need > f->cap) { /* larger than the buffer: write it through */
-			unsigned char rh[WK_PCAP_RECORD_HEADER];
-			put32(rh, (uint32_t)hdr->ts.tv_sec);
-			put32(rh + 4, (uint32_t)hdr->ts.tv_usec);
-			put32(rh + 8, hdr->caplen);
-			put32(rh + 12, hdr->len);
-			if (EVP_DigestUpdate(f->sha, rh, sizeof(rh)) != 1 ||
-			    EVP_DigestUpdate(f->sha, data, hdr->caplen) != 1 ||
-			    write_all(f->fd, rh, sizeof(rh)) != 0 ||
-			    write_all(f->fd, data, hdr->caplen) != 0) {
-				fc_err_set(err, FC_ERR_FATAL, "%s: write failed: %s", f->part,
-					   strerror(errno));
-				return -1;
-			}
-			f->size += need;
-			f->packets++;
-			return 0;
-		}
+	if (need > MIN_BUFFER / 2) { /* above any snap length libpcap allows */
+		fc_err_set(err, FC_ERR_FATAL, "%s: a %u-byte record is too large", f->part,
+			   hdr->caplen);
+		return -1;
 	}
+	if (f->len + need > f->cap && hand_over(f, err) != 0)
+		return -1;
 	unsigned char *p = f->buf + f->len;
 	/* pcap_pkthdr.ts.tv_usec holds nanoseconds when the handle's precision is nano. */
 	put32(p, (uint32_t)hdr->ts.tv_sec);
@@ -213,12 +211,39 @@ static int rename_noreplace(const char *part, const char *path)
 	return 0;
 }
 
+/* Writes the last, unaligned bytes through the page cache. */
+static int write_tail(struct wk_pcapfile *f, struct fc_err *err)
+{
+	const unsigned char *p = f->buf;
+	size_t left = f->len;
+
+	if (f->direct && fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_DIRECT) != 0) {
+		fc_err_set(err, FC_ERR_FATAL, "%s: fcntl: %s", f->part, strerror(errno));
+		return -1;
+	}
+	while (left > 0) {
+		ssize_t n = write(f->fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fc_err_set(err, FC_ERR_FATAL, "%s: write failed: %s", f->part,
+				   n < 0 ? strerror(errno) : "no progress");
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	f->len = 0;
+	return 0;
+}
+
 int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err *err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 
-	if (flush(f, err) != 0)
+	if (hand_over(f, err) != 0 || wk_writer_finish(f->writer, err) != 0 ||
+	    write_tail(f, err) != 0)
 		goto fail;
 	if (fsync(f->fd) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: fsync failed: %s", f->part, strerror(errno));
@@ -236,22 +261,18 @@ int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err
 		goto fail;
 	}
 	sync_parent_dir(f->path);
+	f->created = 0; /* renamed: nothing to clean up any more */
 	if (EVP_DigestFinal_ex(f->sha, md, &md_len) != 1) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: SHA-256 failed", f->path);
-		goto fail_renamed;
+		goto fail;
 	}
 	memcpy(out->path, f->path, sizeof(out->path));
 	out->size = f->size;
 	out->packets = f->packets;
 	for (unsigned i = 0; i < md_len && i < 32; i++)
 		snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
-	EVP_MD_CTX_free(f->sha);
-	free(f->buf);
-	free(f);
+	wk_pcapfile_discard(f);
 	return 0;
-fail_renamed:
-	/* The file is complete on disk; only its digest failed. Keep the data. */
-	f->part[0] = '\0';
 fail:
 	wk_pcapfile_discard(f);
 	return -1;
@@ -261,11 +282,11 @@ void wk_pcapfile_discard(struct wk_pcapfile *f)
 {
 	if (!f)
 		return;
+	wk_writer_destroy(f->writer); /* first: its thread may be writing to fd */
 	if (f->fd >= 0)
 		close(f->fd);
-	if (f->part[0])
+	if (f->created)
 		unlink(f->part);
 	EVP_MD_CTX_free(f->sha);
-	free(f->buf);
 	free(f);
 }
