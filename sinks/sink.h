@@ -1,0 +1,37 @@
+/*
+ * sink: where a finished capture file goes (ARCHITECTURE §5).
+ *
+ * A sink is a struct of callbacks plus a context built from its own typed
+ * config (struct sink_disk_config, and the azblob one). The worker and the
+ * CLI pick sinks from the capture spec: file_path → disk, blob_url → azblob,
+ * both when both are set. put() delivers one finished local file and leaves
+ * the source in place; the caller removes its spool copy once every sink has
+ * it.
+ */
+#ifndef SINK_H
+#define SINK_H
+
+#include <stddef.h>
+
+#include "fc_err.h"
+
+struct sink_ops {
+	const char *name; /* "disk", "azblob" */
+	/*
+	 * Delivers the file at local_path to dest (a path under the capture
+	 * root for disk, a blob URL for azblob). Writes where it went, without
+	 * any secret, into location. Returns 0, or -1 with err: FC_ERR_INVALID
+	 * for a destination that is refused, FC_ERR_RETRY for a failure worth
+	 * trying again later, FC_ERR_FATAL otherwise.
+	 */
+	int (*put)(void *ctx, const char *local_path, const char *dest, char *location,
+		   size_t location_len, struct fc_err *err);
+	void (*destroy)(void *ctx); /* accepts NULL */
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	void *ctx;
+};
+
+#endif
