@@ -26,5 +26,6 @@ void cli_print_field_errors(const char *command, const struct fc_field_errors *e
 
 int cli_topics(int argc, char **argv);
 int cli_capture(int argc, char **argv);
+int cli_upload(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "cli.h"
 #include "fc_log.h"
 
@@ -17,6 +19,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{"capture", cli_capture, "capture packets on this machine into a pcap file"},
+	{"upload", cli_upload, "upload a file to Azure Blob Storage"},
 	{"topics", cli_topics, "create fleetcap's Kafka topics (topics create --help)"},
 };
 
@@ -53,9 +56,14 @@ int main(int argc, char **argv)
 		printf("fleetcap %s\n", FLEETCAP_VERSION);
 		return CLI_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			curl_global_init(CURL_GLOBAL_DEFAULT);
+			int rc = commands[i].run(argc - 1, argv + 1);
+			curl_global_cleanup();
+			return rc;
+		}
+	}
 	fprintf(stderr, "fleetcap: unknown command \"%.64s\"; see fleetcap --help\n", argv[1]);
 	return CLI_EXIT_USAGE;
 }

@@ -206,3 +206,15 @@ int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_
 			 out->path_style ? out->account : "");
 	return 0;
 }
+
+int fc_blob_sas_check(const char *sas, char *why, size_t why_len)
+{
+	if (strncmp(sas, "sig=", 4) == 0 || strstr(sas, "&sig=")) {
+		if (!strpbrk(sas, " \t\r\n?#"))
+			return 0;
+	}
+	snprintf(why, why_len,
+		 "(value hidden) is not a SAS token: expected a query string with sig=, without "
+		 "'?', '#' or spaces");
+	return -1;
+}

@@ -38,4 +38,11 @@ struct fc_blob_url {
  */
 int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_t why_len);
 
+/*
+ * Checks the form of a SAS token (a query string with sig=, no '?', '#' or
+ * white space). Returns 0, or -1 with why, which never quotes the token: it
+ * is a secret.
+ */
+int fc_blob_sas_check(const char *sas, char *why, size_t why_len);
+
 #endif
