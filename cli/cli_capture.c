@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_blob.h"
 #include "fc_log.h"
 #include "fc_names.h"
 #include "fc_parse.h"
@@ -29,7 +30,9 @@ static void capture_usage(FILE *out)
 		"                        [--bytes-per-packet N] [--bytes-per-session N] "
 		"[--time-limit S]\n"
 		"                        [--file-count N --file-size N --session-time-limit S]\n"
-		"                        -o PATH [--json] [--quiet] [--buffer-mib N]\n"
+		"                        -o PATH [--blob-url URL (--blob-sas TOKEN | "
+		"--blob-key-file FILE)]\n"
+		"                        [--json] [--quiet] [--buffer-mib N]\n"
 		"\n"
 		"Captures packets on this machine into a pcap file, like a fleet capture job.\n"
 		"\n"
@@ -74,6 +77,12 @@ static void capture_usage(FILE *out)
 		"                             written as PATH.part and renamed when complete, and "
 		"an\n"
 		"                             existing file is never overwritten\n"
+		"      --blob-url URL         also upload each finished file to this blob "
+		"(see\n"
+		"                             fleetcap upload --help); a ring's files go to the\n"
+		"                             blob name with the same _NNNNN number\n"
+		"      --blob-sas TOKEN       SAS token for the upload (sp=cw at least)\n"
+		"      --blob-key-file FILE   the storage account's base64 key, for SharedKey\n"
 		"      --json                 print one JSON object at the end\n"
 		"  -q, --quiet                no progress line (it is shown only on a terminal)\n"
 		"      --buffer-mib N         kernel capture ring per interface in MiB, 1-4096 "
@@ -98,20 +107,6 @@ static void on_signal(int sig)
 	(void)n;
 }
 
-static const char *human_bytes(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-	return buf;
-}
-
 static void show_progress(void *opaque, const struct wk_counters *c, double elapsed)
 {
 	char bytes[32];
@@ -119,7 +114,7 @@ static void show_progress(void *opaque, const struct wk_counters *c, double elap
 	(void)opaque;
 	/* \r and the erase-to-end keep it one live line on the terminal. */
 	printf("\r%8.1f s  %12llu packets  %12s  %llu drops\033[K", elapsed,
-	       (unsigned long long)c->packets, human_bytes(c->bytes, bytes, sizeof(bytes)),
+	       (unsigned long long)c->packets, cli_human_bytes(c->bytes, bytes, sizeof(bytes)),
 	       (unsigned long long)(c->kernel_drops + c->interface_drops));
 	fflush(stdout);
 }
@@ -136,22 +131,25 @@ static void format_time(int64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%.20s.%03dZ", whole, (int)(ns / 1000000 % 1000));
 }
 
-static void print_json(const struct wk_session *s, const struct wk_result *r, const char *error)
+static void print_json(const struct wk_session *s, const struct wk_result *r, const char *error,
+		       char (*blob_urls)[FC_BLOB_URL_MAX + 1])
 {
 	json_t *files = json_array();
 	char start[40];
 
 	for (size_t i = 0; i < wk_session_file_count(s); i++) {
 		const struct wk_file *f = wk_session_file(s, i);
-		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:n}", "path", f->path,
+		const char *blob = blob_urls && blob_urls[i][0] ? blob_urls[i] : NULL;
+		json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s?}", "path", f->path,
 						       "size", (json_int_t)f->size, "sha256",
-						       f->sha256, "blobUrl"));
+						       f->sha256, "blobUrl", blob));
 	}
 	format_time(r->start_time_ns, start, sizeof(start));
 	json_t *o = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
-		r->error ? "Error" : "Stopped", "stopReason", fc_stop_reason_name(r->stop_reason),
-		"error", fc_error_code_name(r->error), "errorMessage", error ? error : "",
+		r->error || error ? "Error" : "Stopped", "stopReason",
+		fc_stop_reason_name(r->stop_reason), "error",
+		error && !r->error ? "StorageFailed" : fc_error_code_name(r->error), "errorMessage", error ? error : "",
 		"captureStartTime", start, "elapsedSeconds", r->elapsed_s, "packets",
 		(json_int_t)r->counters.packets, "bytes", (json_int_t)r->counters.bytes, "drops",
 		(json_int_t)(r->counters.kernel_drops + r->counters.interface_drops), "kernelDrops",
@@ -164,7 +162,8 @@ static void print_json(const struct wk_session *s, const struct wk_result *r, co
 	json_decref(o);
 }
 
-static void print_summary(const struct wk_session *s, const struct wk_result *r)
+static void print_summary(const struct wk_session *s, const struct wk_result *r,
+			  char (*blob_urls)[FC_BLOB_URL_MAX + 1])
 {
 	char bytes[32];
 
@@ -172,14 +171,54 @@ static void print_summary(const struct wk_session *s, const struct wk_result *r)
 	       r->error ? "Error" : "Stopped",
 	       r->error ? fc_error_code_name(r->error) : fc_stop_reason_name(r->stop_reason),
 	       r->elapsed_s, (unsigned long long)r->counters.packets,
-	       human_bytes(r->counters.bytes, bytes, sizeof(bytes)),
+	       cli_human_bytes(r->counters.bytes, bytes, sizeof(bytes)),
 	       (unsigned long long)r->counters.kernel_drops,
 	       (unsigned long long)r->counters.interface_drops);
 	for (size_t i = 0; i < wk_session_file_count(s); i++) {
 		const struct wk_file *f = wk_session_file(s, i);
 		printf("  %s  %llu bytes  sha256 %s\n", f->path, (unsigned long long)f->size,
 		       f->sha256);
+		if (blob_urls && blob_urls[i][0])
+			printf("    uploaded to %s\n", blob_urls[i]);
 	}
+}
+
+/*
+ * Uploads every finished file; (*urls)[i] is file i's blob URL, or "" when
+ * it was not uploaded. Stops at the first failure (err).
+ */
+static int upload_files(struct cli_blob *blob, const fc_spec_t *spec,
+			const struct wk_session *session, char (**urls)[FC_BLOB_URL_MAX + 1],
+			struct fc_err *err)
+{
+	size_t n = wk_session_file_count(session);
+	char location[FC_BLOB_URL_MAX + 1];
+	struct azblob_upload_result res;
+
+	*urls = calloc(n ? n : 1, sizeof(**urls));
+	if (!*urls) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct wk_file *f = wk_session_file(session, i);
+		char url[FC_BLOB_URL_MAX + 1];
+		/* A single file goes to the URL as given: the ring rule would too. */
+		if (sink_azblob_ring_url(spec->blob_url, spec->ring ? f->path : "", url,
+					 sizeof(url)) != 0) {
+			fc_err_set(err, FC_ERR_INVALID, "blob URL for %s is too long", f->path);
+			return -1;
+		}
+		if (cli_blob_put(blob, f->path, url, location, sizeof(location), &res, err) != 0)
+			return -1;
+		if (strcmp(res.sha256, f->sha256) != 0) {
+			fc_err_set(err, FC_ERR_FATAL, "%s changed between capture and upload",
+				   f->path);
+			return -1;
+		}
+		snprintf((*urls)[i], sizeof((*urls)[i]), "%s", location);
+	}
+	return 0;
 }
 
 enum {
@@ -193,6 +232,9 @@ enum {
 	OPT_SESSION_TIME_LIMIT,
 	OPT_JSON,
 	OPT_BUFFER_MIB,
+	OPT_BLOB_URL,
+	OPT_BLOB_SAS,
+	OPT_BLOB_KEY_FILE,
 };
 
 /* Options that map one to one onto fc_spec_set keys. */
@@ -217,6 +259,10 @@ static const char *spec_key(int opt)
 		return "file-size";
 	case OPT_SESSION_TIME_LIMIT:
 		return "session-time-limit";
+	case OPT_BLOB_URL:
+		return "blob-url";
+	case OPT_BLOB_SAS:
+		return "blob-sas";
 	default:
 		return NULL;
 	}
@@ -238,6 +284,9 @@ int cli_capture(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{"buffer-mib", required_argument, NULL, OPT_BUFFER_MIB},
+		{"blob-url", required_argument, NULL, OPT_BLOB_URL},
+		{"blob-sas", required_argument, NULL, OPT_BLOB_SAS},
+		{"blob-key-file", required_argument, NULL, OPT_BLOB_KEY_FILE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -247,6 +296,9 @@ int cli_capture(int argc, char **argv)
 	struct wk_result result;
 	struct fc_err err;
 	fc_spec_t *spec = fc_spec_new();
+	struct cli_blob blob = {0};
+	const char *key_file = NULL;
+	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = NULL;
 	int json = 0, quiet = 0, usage_error = 0, c, rc = CLI_EXIT_FAILURE;
 	long long buffer_mib = WK_BUFFER_DEFAULT >> 20;
 
@@ -268,6 +320,9 @@ int cli_capture(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = 1;
+			break;
+		case OPT_BLOB_KEY_FILE:
+			key_file = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -296,6 +351,22 @@ int cli_capture(int argc, char **argv)
 	if (errs.count || errs.dropped || usage_error) {
 		cli_print_field_errors("capture", &errs, "-o");
 		fprintf(stderr, "see fleetcap capture --help\n");
+		fc_spec_free(spec);
+		return CLI_EXIT_USAGE;
+	}
+
+	/* Credentials are checked before capturing, not after. */
+	if (spec->blob_url[0]) {
+		azblob_upload_config_default(&blob.upload);
+		rc = cli_blob_open(&blob, "capture", spec->blob_url,
+				   spec->blob_sas[0] ? spec->blob_sas : NULL, key_file);
+		if (rc != 0) {
+			fc_spec_free(spec);
+			return rc;
+		}
+		blob.progress = !json && !quiet && isatty(STDOUT_FILENO);
+	} else if (key_file) {
+		fprintf(stderr, "fleetcap capture: --blob-key-file: given without --blob-url\n");
 		fc_spec_free(spec);
 		return CLI_EXIT_USAGE;
 	}
@@ -333,13 +404,22 @@ int cli_capture(int argc, char **argv)
 		printf("\r\033[K");
 	if (run_rc != 0)
 		fprintf(stderr, "fleetcap capture: %s\n", err.msg);
+	/* From here Ctrl-C ends the upload; the local files stay. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (blob.sink && upload_files(&blob, spec, session, &blob_urls, &err) != 0) {
+		fprintf(stderr, "fleetcap capture: %s\n", err.msg);
+		run_rc = -1;
+	}
 	if (json)
-		print_json(session, &result, run_rc != 0 ? err.msg : NULL);
+		print_json(session, &result, run_rc != 0 ? err.msg : NULL, blob_urls);
 	else
-		print_summary(session, &result);
+		print_summary(session, &result, blob_urls);
 	rc = run_rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 out:
 	stop_fd = -1;
+	free(blob_urls);
+	cli_blob_close(&blob);
 	wk_session_destroy(session);
 	fc_spec_free(spec);
 	return rc;
