@@ -167,6 +167,8 @@ stop_one() {
 print_exports() {
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
 	echo "export FLEETCAP_AZURITE=$(cat "$run/azurite.url")"
+	# Tests that stop and restart a storage endpoint run their own instance.
+	echo "export FLEETCAP_AZURITE_BIN=$azurite_dir/node_modules/.bin/azurite-blob"
 }
 
 mkdir -p "$run"

@@ -76,6 +76,13 @@ struct upload {
 	uint32_t next_unread; /* blocks below have been read and hashed once */
 	uint32_t n_done, n_waiting;
 	int need_container; /* a Put Block found the container gone */
+	/*
+	 * After a failed block no block starts before pause_until: during an
+	 * outage one probe at a time goes out, not every block of the file.
+	 * failures counts the bursts since the last success (the backoff step).
+	 */
+	double pause_until;
+	unsigned failures;
 	EVP_MD_CTX *sha;
 	unsigned char sha256[32];
 	char sha256_hex[65];
@@ -516,6 +523,7 @@ static void block_done(struct upload *u, uint32_t i)
 	u->blocks[i].state = BLOCK_DONE;
 	u->n_done++;
 	u->done_bytes += azblob_plan_length(&u->plan, i);
+	FC_DEBUG("azblob", "block %u of %u stored (%u done)", i + 1, u->plan.n_blocks, u->n_done);
 	progress(u);
 }
 
@@ -523,6 +531,8 @@ static void block_done(struct upload *u, uint32_t i)
 static int start_blocks(struct upload *u)
 {
 	double now = now_s();
+	if (now < u->pause_until)
+		return 0;
 	for (unsigned k = 0; k < u->n_slots; k++) {
 		struct slot *s = &u->slots[k];
 		uint32_t i;
@@ -550,6 +560,8 @@ static int start_blocks(struct upload *u)
 static int wait_ms(const struct upload *u)
 {
 	double now = now_s(), next = now + 1;
+	if (u->pause_until > now && u->pause_until < next)
+		next = u->pause_until;
 	for (uint32_t i = 0; u->n_waiting && i < u->next_unread; i++)
 		if (u->blocks[i].state == BLOCK_WAITING && u->blocks[i].not_before < next)
 			next = u->blocks[i].not_before;
@@ -567,13 +579,24 @@ static int block_finished(struct upload *u, struct slot *s, CURLcode rc)
 	s->busy = 0;
 	if (o == DONE) {
 		u->last_success = now_s();
+		u->failures = 0;
 		block_done(u, s->block);
 	} else if (o == RETRY) {
-		double delay = backoff(u, ++b->attempts, s);
+		double now = now_s();
+		b->attempts++;
 		b->state = BLOCK_WAITING;
-		b->not_before = now_s() + delay;
 		u->n_waiting++;
-		ret = delay < 0 ? -1 : 0;
+		/* A failure during a pause belongs to the burst that started it. */
+		if (now >= u->pause_until) {
+			double delay = backoff(u, ++u->failures, s);
+			if (delay < 0)
+				ret = -1;
+			else
+				u->pause_until = now + delay;
+		} else {
+			u->res->retries++;
+		}
+		b->not_before = u->pause_until;
 	} else if (o == CREATE_CONTAINER) {
 		/*
 		 * The service lost the container (an emulator restarted empty).
