@@ -37,8 +37,9 @@ static void upload_usage(FILE *out)
 		"                             with a key a missing container is created\n"
 		"      --json                 print one JSON object at the end\n"
 		"  -q, --quiet                no progress line (it is shown only on a terminal)\n"
-		"      --block-size N         bytes per block, %llu-%llu (8388608); files up to\n"
-		"                             one block go in a single Put Blob\n"
+		"      --block-size N         bytes per block, a multiple of 4096 from %llu to %llu\n"
+		"                             (8388608); files up to"
+		" one block go in a single Put Blob\n"
 		"      --parallel N           blocks in flight, 1-%u (%u)\n"
 		"      --retry-window S       give up after S seconds without a successful "
 		"request,\n"
@@ -134,7 +135,7 @@ int cli_upload(int argc, char **argv)
 	struct fc_err err;
 	char location[FC_BLOB_URL_MAX + 1];
 	int json = 0, quiet = 0, bad = 0, c, rc;
-	long long v;
+	long long v = 0;
 
 	azblob_upload_config_default(&blob.upload);
 	while ((c = getopt_long(argc, argv, "qh", options, NULL)) != -1) {
@@ -157,6 +158,12 @@ int cli_upload(int argc, char **argv)
 		case OPT_BLOCK_SIZE:
 			bad |= number("--block-size", optarg, (long long)AZBLOB_MIN_BLOCK_SIZE,
 				      (long long)AZBLOB_MAX_BLOCK_SIZE, &v);
+			if (v % AZBLOB_BLOCK_ALIGN) {
+				fprintf(stderr, "fleetcap upload: --block-size: %lld is not a "
+						"multiple of %d\n",
+					v, AZBLOB_BLOCK_ALIGN);
+				bad = 1;
+			}
 			blob.upload.block_size = blob.upload.single_put_max = (uint64_t)v;
 			break;
 		case OPT_PARALLEL:

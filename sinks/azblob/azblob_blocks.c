@@ -14,9 +14,10 @@ int azblob_plan_make(uint64_t size, uint64_t block_size, uint64_t single_put_max
 {
 	memset(plan, 0, sizeof(*plan));
 	plan->size = size;
-	if (block_size < AZBLOB_MIN_BLOCK_SIZE || block_size > AZBLOB_MAX_BLOCK_SIZE) {
+	if (block_size < AZBLOB_MIN_BLOCK_SIZE || block_size > AZBLOB_MAX_BLOCK_SIZE ||
+	    block_size % AZBLOB_BLOCK_ALIGN) {
 		fc_err_set(err, FC_ERR_INVALID,
-			   "block size %llu: expected %llu to %llu bytes",
+			   "block size %llu: expected a multiple of 4096 from %llu to %llu bytes",
 			   (unsigned long long)block_size,
 			   (unsigned long long)AZBLOB_MIN_BLOCK_SIZE,
 			   (unsigned long long)AZBLOB_MAX_BLOCK_SIZE);

@@ -20,6 +20,7 @@
 #define AZBLOB_MAX_BLOCK_SIZE	(256ull * 1024 * 1024)	/* ours; the service allows 4000 MiB */
 #define AZBLOB_MIN_BLOCK_SIZE	(64ull * 1024)
 #define AZBLOB_BLOCK_ID_LEN	52 /* base64 of 38 bytes */
+#define AZBLOB_BLOCK_ALIGN	4096 /* block sizes are multiples: blocks are read with O_DIRECT */
 
 struct azblob_plan {
 	uint64_t size;
@@ -31,7 +32,8 @@ struct azblob_plan {
 /*
  * Plans the upload of size bytes. block_size is raised (to a whole MiB) when
  * the file would need more than AZBLOB_MAX_BLOCKS blocks. Returns 0, or -1
- * with err (FC_ERR_INVALID) when block_size is out of bounds or the file is
+ * with err (FC_ERR_INVALID) when block_size is out of bounds or not a
+ * multiple of AZBLOB_BLOCK_ALIGN, or the file is
  * too large even for the largest block.
  */
 int azblob_plan_make(uint64_t size, uint64_t block_size, uint64_t single_put_max,
