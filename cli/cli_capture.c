@@ -149,11 +149,11 @@ static void print_json(const struct wk_session *s, const struct wk_result *r, co
 		"{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
 		r->error || error ? "Error" : "Stopped", "stopReason",
 		fc_stop_reason_name(r->stop_reason), "error",
-		error && !r->error ? "StorageFailed" : fc_error_code_name(r->error), "errorMessage", error ? error : "",
-		"captureStartTime", start, "elapsedSeconds", r->elapsed_s, "packets",
-		(json_int_t)r->counters.packets, "bytes", (json_int_t)r->counters.bytes, "drops",
-		(json_int_t)(r->counters.kernel_drops + r->counters.interface_drops), "kernelDrops",
-		(json_int_t)r->counters.kernel_drops, "interfaceDrops",
+		error && !r->error ? "StorageFailed" : fc_error_code_name(r->error), "errorMessage",
+		error ? error : "", "captureStartTime", start, "elapsedSeconds", r->elapsed_s,
+		"packets", (json_int_t)r->counters.packets, "bytes", (json_int_t)r->counters.bytes,
+		"drops", (json_int_t)(r->counters.kernel_drops + r->counters.interface_drops),
+		"kernelDrops", (json_int_t)r->counters.kernel_drops, "interfaceDrops",
 		(json_int_t)r->counters.interface_drops, "files", files);
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	if (text)
@@ -407,8 +407,13 @@ int cli_capture(int argc, char **argv)
 	/* From here Ctrl-C ends the upload; the local files stay. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	if (blob.sink && upload_files(&blob, spec, session, &blob_urls, &err) != 0) {
-		fprintf(stderr, "fleetcap capture: %s\n", err.msg);
+	/* What was captured is uploaded even after a capture failure. */
+	struct fc_err upload_err;
+	fc_err_clear(&upload_err);
+	if (blob.sink && upload_files(&blob, spec, session, &blob_urls, &upload_err) != 0) {
+		fprintf(stderr, "fleetcap capture: %s\n", upload_err.msg);
+		if (run_rc == 0)
+			err = upload_err;
 		run_rc = -1;
 	}
 	if (json)

@@ -29,15 +29,19 @@ static void upload_usage(FILE *out)
 		"\n"
 		"Uploads FILE to a block blob in Azure Blob Storage.\n"
 		"\n"
-		"      --blob-url URL         https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH,\n"
-		"                             or http://127.0.0.1:PORT/ACCOUNT/CONTAINER/PATH for a\n"
+		"      --blob-url URL         "
+		"https://ACCOUNT.blob.core.windows.net/CONTAINER/PATH,\n"
+		"                             or http://127.0.0.1:PORT/ACCOUNT/CONTAINER/PATH for "
+		"a\n"
 		"                             local emulator; no query string\n"
 		"      --blob-sas TOKEN       a SAS token (the query string, sp=cw at least)\n"
-		"      --blob-key-file FILE   a file holding the account's base64 key (SharedKey);\n"
+		"      --blob-key-file FILE   a file holding the account's base64 key "
+		"(SharedKey);\n"
 		"                             with a key a missing container is created\n"
 		"      --json                 print one JSON object at the end\n"
 		"  -q, --quiet                no progress line (it is shown only on a terminal)\n"
-		"      --block-size N         bytes per block, a multiple of 4096 from %llu to %llu\n"
+		"      --block-size N         bytes per block, a multiple of 4096 from %llu to "
+		"%llu\n"
 		"                             (8388608); files up to"
 		" one block go in a single Put Blob\n"
 		"      --parallel N           blocks in flight, 1-%u (%u)\n"
@@ -47,7 +51,8 @@ static void upload_usage(FILE *out)
 		"resumes\n"
 		"  -h, --help                 this help\n"
 		"\n"
-		"Every block carries its Content-MD5; the blob gets the file's SHA-256 as metadata\n"
+		"Every block carries its Content-MD5; the blob gets the file's SHA-256 as "
+		"metadata\n"
 		"(sha256). An existing blob is never overwritten: if it holds this very file the\n"
 		"upload counts as done, otherwise it fails. Secrets never appear in the output.\n",
 		(unsigned long long)AZBLOB_MIN_BLOCK_SIZE,
@@ -76,12 +81,12 @@ static void print_result(int json, const char *url, const struct azblob_upload_r
 		       seconds > 0 ? (double)r->size / seconds / (1024 * 1024) : 0, r->sha256);
 		return;
 	}
-	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:b}", "status",
-			      error ? "Error" : "Uploaded", "blobUrl", url, "size",
-			      (json_int_t)r->size, "sha256", r->sha256, "seconds", seconds,
-			      "blocks", (json_int_t)r->blocks, "blocksReused",
-			      (json_int_t)r->blocks_reused, "retries", (json_int_t)r->retries,
-			      "alreadyUploaded", r->already_uploaded);
+	json_t *o =
+		json_pack("{s:s, s:s, s:I, s:s, s:f, s:I, s:I, s:I, s:b}", "status",
+			  error ? "Error" : "Uploaded", "blobUrl", url, "size", (json_int_t)r->size,
+			  "sha256", r->sha256, "seconds", seconds, "blocks", (json_int_t)r->blocks,
+			  "blocksReused", (json_int_t)r->blocks_reused, "retries",
+			  (json_int_t)r->retries, "alreadyUploaded", r->already_uploaded);
 	if (o && error) {
 		json_object_set_new(o, "error", json_string("StorageFailed"));
 		json_object_set_new(o, "errorMessage", json_string(error));
@@ -109,8 +114,9 @@ static int number(const char *option, const char *value, long long min, long lon
 {
 	if (fc_parse_ll(value, min, max, out) == FC_PARSE_OK)
 		return 0;
-	fprintf(stderr, "fleetcap upload: %s: \"%.32s\" is not valid: expected an integer from "
-			"%lld to %lld\n",
+	fprintf(stderr,
+		"fleetcap upload: %s: \"%.32s\" is not valid: expected an integer from "
+		"%lld to %lld\n",
 		option, value, min, max);
 	return -1;
 }
@@ -159,8 +165,9 @@ int cli_upload(int argc, char **argv)
 			bad |= number("--block-size", optarg, (long long)AZBLOB_MIN_BLOCK_SIZE,
 				      (long long)AZBLOB_MAX_BLOCK_SIZE, &v);
 			if (v % AZBLOB_BLOCK_ALIGN) {
-				fprintf(stderr, "fleetcap upload: --block-size: %lld is not a "
-						"multiple of %d\n",
+				fprintf(stderr,
+					"fleetcap upload: --block-size: %lld is not a "
+					"multiple of %d\n",
 					v, AZBLOB_BLOCK_ALIGN);
 				bad = 1;
 			}

@@ -24,7 +24,8 @@ int azblob_plan_make(uint64_t size, uint64_t block_size, uint64_t single_put_max
 		return -1;
 	}
 	if (single_put_max > AZBLOB_MAX_BLOCK_SIZE) {
-		fc_err_set(err, FC_ERR_INVALID, "single-put limit %llu: expected at most %llu bytes",
+		fc_err_set(err, FC_ERR_INVALID,
+			   "single-put limit %llu: expected at most %llu bytes",
 			   (unsigned long long)single_put_max,
 			   (unsigned long long)AZBLOB_MAX_BLOCK_SIZE);
 		return -1;
@@ -72,9 +73,9 @@ void azblob_block_id(uint32_t index, const unsigned char md5[16], char out[AZBLO
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, n);
 }
 
-#define XML_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>"
-#define XML_TAIL "</BlockList>"
-#define XML_OPEN "<Latest>"
+#define XML_HEAD  "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>"
+#define XML_TAIL  "</BlockList>"
+#define XML_OPEN  "<Latest>"
 #define XML_CLOSE "</Latest>"
 
 size_t azblob_block_list_xml_size(uint32_t n)

@@ -16,11 +16,11 @@
 
 #include "fc_err.h"
 
-#define AZBLOB_MAX_BLOCKS	50000u			/* per blob, a service limit */
-#define AZBLOB_MAX_BLOCK_SIZE	(256ull * 1024 * 1024)	/* ours; the service allows 4000 MiB */
-#define AZBLOB_MIN_BLOCK_SIZE	(64ull * 1024)
-#define AZBLOB_BLOCK_ID_LEN	52 /* base64 of 38 bytes */
-#define AZBLOB_BLOCK_ALIGN	4096 /* block sizes are multiples: blocks are read with O_DIRECT */
+#define AZBLOB_MAX_BLOCKS     50000u		     /* per blob, a service limit */
+#define AZBLOB_MAX_BLOCK_SIZE (256ull * 1024 * 1024) /* ours; the service allows 4000 MiB */
+#define AZBLOB_MIN_BLOCK_SIZE (64ull * 1024)
+#define AZBLOB_BLOCK_ID_LEN   52   /* base64 of 38 bytes */
+#define AZBLOB_BLOCK_ALIGN    4096 /* block sizes are multiples: blocks are read with O_DIRECT */
 
 struct azblob_plan {
 	uint64_t size;

@@ -232,8 +232,8 @@ void azblob_call_release(struct azblob_call *c)
 	c->answer.body_len = 0;
 }
 
-void azblob_call_describe(const struct azblob_call *c, const struct fc_blob_url *url,
-			  CURLcode rc, char *out, size_t out_len)
+void azblob_call_describe(const struct azblob_call *c, const struct fc_blob_url *url, CURLcode rc,
+			  char *out, size_t out_len)
 {
 	char detail[CURL_ERROR_SIZE + 64];
 

@@ -30,10 +30,10 @@ struct azblob_cred {
 };
 
 struct azblob_answer {
-	long status;	     /* 0 when no HTTP answer came */
-	char error_code[64]; /* x-ms-error-code */
-	double retry_after_s; /* < 0 when absent */
-	char meta_sha256[65]; /* x-ms-meta-sha256 */
+	long status;		/* 0 when no HTTP answer came */
+	char error_code[64];	/* x-ms-error-code */
+	double retry_after_s;	/* < 0 when absent */
+	char meta_sha256[65];	/* x-ms-meta-sha256 */
 	int64_t content_length; /* -1 when absent */
 	char *body;
 	size_t body_len, body_max;
@@ -75,8 +75,8 @@ void azblob_call_release(struct azblob_call *c);
  * Writes "WHAT of URL: HTTP 403 AuthenticationFailed" or "WHAT of URL:
  * connection failed: …" — never the query string.
  */
-void azblob_call_describe(const struct azblob_call *c, const struct fc_blob_url *url,
-			  CURLcode rc, char *out, size_t out_len);
+void azblob_call_describe(const struct azblob_call *c, const struct fc_blob_url *url, CURLcode rc,
+			  char *out, size_t out_len);
 
 /* Replaces the value of every sig= parameter in s with "REDACTED", in place. */
 void azblob_redact(char *s);

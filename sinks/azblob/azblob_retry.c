@@ -22,8 +22,8 @@ int azblob_status_retryable(long status)
 	}
 }
 
-double azblob_backoff_delay(const struct azblob_backoff *b, unsigned attempt,
-			    double retry_after_s, uint32_t rnd)
+double azblob_backoff_delay(const struct azblob_backoff *b, unsigned attempt, double retry_after_s,
+			    uint32_t rnd)
 {
 	double d = b->base_s;
 	for (unsigned i = 1; i < attempt && d < b->cap_s; i++)

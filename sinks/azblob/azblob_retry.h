@@ -26,8 +26,8 @@ int azblob_status_retryable(long status);
  * The delay before attempt number `attempt` (1 = first retry). rnd is a
  * uniform random 32-bit value; retry_after_s < 0 means none was given.
  */
-double azblob_backoff_delay(const struct azblob_backoff *b, unsigned attempt,
-			    double retry_after_s, uint32_t rnd);
+double azblob_backoff_delay(const struct azblob_backoff *b, unsigned attempt, double retry_after_s,
+			    uint32_t rnd);
 
 /*
  * Parses a Retry-After value, delta-seconds or an HTTP date, relative to now.

@@ -31,8 +31,8 @@ enum op {
 };
 
 static const char *const op_names[] = {
-	"Create Container", "Put Blob", "Get Block List", "Put Block", "Put Block List",
-	"Get Blob Properties",
+	"Create Container", "Put Blob",	      "Get Block List",
+	"Put Block",	    "Put Block List", "Get Blob Properties",
 };
 
 enum block_state { BLOCK_NEW, BLOCK_WAITING, BLOCK_SENDING, BLOCK_DONE };
@@ -155,7 +155,8 @@ static int read_range(struct upload *u, unsigned char *buf, uint64_t off, size_t
 	while (got < len) {
 		size_t want = len - got;
 		if (u->direct) /* whole sectors; the read stops at the end of the file */
-			want = (want + AZBLOB_BLOCK_ALIGN - 1) / AZBLOB_BLOCK_ALIGN * AZBLOB_BLOCK_ALIGN;
+			want = (want + AZBLOB_BLOCK_ALIGN - 1) / AZBLOB_BLOCK_ALIGN *
+			       AZBLOB_BLOCK_ALIGN;
 		ssize_t n = pread(u->fd, buf + got, want, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -302,8 +303,8 @@ static int setup(struct upload *u, struct slot *s, enum op op, const char *body,
 		method = "HEAD";
 		break;
 	}
-	return azblob_call_setup(&s->call, s->easy, op_names[op], u->url, u->cred, method, scope,
-				 q, nq, h, nh, out, out_len, body_max, u->err);
+	return azblob_call_setup(&s->call, s->easy, op_names[op], u->url, u->cred, method, scope, q,
+				 nq, h, nh, out, out_len, body_max, u->err);
 }
 
 enum outcome { DONE, RETRY, CREATE_CONTAINER, EXISTS, FAILED };
@@ -324,8 +325,8 @@ static enum outcome judge(struct upload *u, struct slot *s, CURLcode rc)
 		return RETRY;
 	}
 	if (a->status == 401 || a->status == 403) {
-		fc_err_set(u->err, FC_ERR_FATAL,
-			   "%s: authentication or permission refused: %s", what,
+		fc_err_set(u->err, FC_ERR_FATAL, "%s: authentication or permission refused: %s",
+			   what,
 			   u->cred->key ? "check the account key for this account"
 					: "check the SAS token's signature, expiry and permissions "
 					  "(uploads need sp=cw)");
@@ -354,8 +355,8 @@ static enum outcome judge(struct upload *u, struct slot *s, CURLcode rc)
  */
 static double backoff(struct upload *u, unsigned attempt, const struct slot *s)
 {
-	double delay = azblob_backoff_delay(&u->cfg->backoff, attempt,
-					    s->call.answer.retry_after_s, next_random(u));
+	double delay = azblob_backoff_delay(&u->cfg->backoff, attempt, s->call.answer.retry_after_s,
+					    next_random(u));
 	if (now_s() + delay - u->last_success > u->cfg->retry_window_s) {
 		char last[sizeof(u->err->msg)];
 		snprintf(last, sizeof(last), "%s", u->err->msg);
@@ -418,8 +419,8 @@ static enum outcome request(struct upload *u, struct slot *s, enum op op, const 
 			continue;
 		}
 		if (o == CREATE_CONTAINER && op == OP_CREATE_CONTAINER) {
-			fc_err_set(u->err, FC_ERR_FATAL, "%s: container not found while creating it",
-				   op_names[op]);
+			fc_err_set(u->err, FC_ERR_FATAL,
+				   "%s: container not found while creating it", op_names[op]);
 			return FAILED;
 		}
 		if (o == CREATE_CONTAINER) {
@@ -500,7 +501,8 @@ static int get_block_list(struct upload *u)
 	u->n_held = 0;
 	if (o == DONE) {
 		if (azblob_block_list_parse(a->body ? a->body : "", a->body_len, held_add, u) < 0) {
-			FC_WARN("azblob", "Get Block List answer is malformed; sending every block");
+			FC_WARN("azblob",
+				"Get Block List answer is malformed; sending every block");
 			u->n_held = 0;
 		}
 		qsort(u->held, u->n_held, sizeof(*u->held), held_cmp);
@@ -692,7 +694,7 @@ static int put_block_list(struct upload *u)
 {
 	struct slot *s = &u->slots[0];
 	size_t cap = azblob_block_list_xml_size(u->plan.n_blocks), len;
-	char (*ids)[AZBLOB_BLOCK_ID_LEN + 1] = malloc(u->plan.n_blocks * sizeof(*ids));
+	char(*ids)[AZBLOB_BLOCK_ID_LEN + 1] = malloc(u->plan.n_blocks * sizeof(*ids));
 	char *xml = malloc(cap);
 	enum outcome o = FAILED;
 	int rc = -1;
@@ -803,8 +805,8 @@ static int make_slots(struct upload *u)
 	for (unsigned k = 0; k < u->n_slots; k++) {
 		u->slots[k].easy = curl_easy_init();
 		/* Aligned for O_DIRECT, a whole sector more (an empty file too). */
-		size_t cap = ((size_t)u->plan.block_size / AZBLOB_BLOCK_ALIGN + 1) *
-			     AZBLOB_BLOCK_ALIGN;
+		size_t cap =
+			((size_t)u->plan.block_size / AZBLOB_BLOCK_ALIGN + 1) * AZBLOB_BLOCK_ALIGN;
 		void *buf = NULL;
 		if (!u->slots[k].easy || posix_memalign(&buf, AZBLOB_BLOCK_ALIGN, cap) != 0)
 			return -1;
@@ -834,8 +836,13 @@ int azblob_upload_file(const char *local_path, const struct fc_blob_url *url,
 		       const struct azblob_cred *cred, const struct azblob_upload_config *cfg,
 		       struct azblob_upload_result *res, struct fc_err *err)
 {
-	struct upload u = {.cfg = cfg, .url = url, .cred = cred, .path = local_path, .fd = -1,
-			   .res = res, .err = err};
+	struct upload u = {.cfg = cfg,
+			   .url = url,
+			   .cred = cred,
+			   .path = local_path,
+			   .fd = -1,
+			   .res = res,
+			   .err = err};
 	uint64_t size = 0;
 	int rc = -1;
 

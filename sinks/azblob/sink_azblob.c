@@ -54,9 +54,8 @@ void sink_azblob_close(struct sink_azblob *s)
 	free(s);
 }
 
-int sink_azblob_put(struct sink_azblob *s, const char *local_path, const char *url,
-		    char *location, size_t location_len, struct azblob_upload_result *res,
-		    struct fc_err *err)
+int sink_azblob_put(struct sink_azblob *s, const char *local_path, const char *url, char *location,
+		    size_t location_len, struct azblob_upload_result *res, struct fc_err *err)
 {
 	struct fc_blob_url parsed;
 	struct azblob_cred cred = {NULL, s->sas};
@@ -101,7 +100,8 @@ int sink_azblob_ring_url(const char *url, const char *local_path, char *out, siz
 	under = strrchr(base, '_');
 	dot = strrchr(base, '.');
 	if (under && (!dot || dot > under))
-		for (const char *c = under + 1; c < (dot ? dot : under + strlen(under)) && isdigit((unsigned char)*c); c++)
+		for (const char *c = under + 1;
+		     c < (dot ? dot : under + strlen(under)) && isdigit((unsigned char)*c); c++)
 			digits++;
 	if (!under || digits == 0 || under + 1 + digits != (dot ? dot : under + strlen(under))) {
 		n = (size_t)snprintf(out, out_len, "%s", url);

@@ -26,7 +26,8 @@ void it_azurite_sas(const char *container, const char *perms, char *out, size_t 
 	unsigned int mac_len = 0;
 	char sts[512], sig[64], esc[128];
 	int key_len = EVP_DecodeBlock(key, (const unsigned char *)IT_AZURITE_KEY,
-				      (int)strlen(IT_AZURITE_KEY)) - 2; /* two '=' of padding */
+				      (int)strlen(IT_AZURITE_KEY)) -
+		      2; /* two '=' of padding */
 	size_t e = 0;
 
 	/* Service SAS, version 2020-12-06 and later: 16 fields, sr=c. */
@@ -150,7 +151,8 @@ static unsigned free_port(void)
 
 static int answers(unsigned port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 	ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;

@@ -66,8 +66,8 @@ static void assert_no_secret(const struct it_proc *p, const char *sas)
 static int upload(struct it_proc *p, const char *file, const char *url, const char *cred_opt,
 		  const char *cred, ...)
 {
-	char *argv[24] = {FLEETCAP_BIN, "upload", (char *)file, "--blob-url", (char *)url,
-			  (char *)cred_opt, (char *)cred, "--json"};
+	char *argv[24] = {FLEETCAP_BIN, "upload",	  (char *)file, "--blob-url",
+			  (char *)url,	(char *)cred_opt, (char *)cred, "--json"};
 	size_t n = 8;
 	va_list ap;
 	const char *extra;
@@ -217,8 +217,9 @@ static void test_storage_restart_mid_upload(void **state)
 	assert_int_equal(it_azurite_start(&az, data, 0), 0);
 	url_of(url, sizeof(url), az.endpoint, "restart/big.pcap");
 
-	char *argv[] = {FLEETCAP_BIN, "upload", big, "--blob-url", url, "--blob-key-file",
-			key_file, "--json", "--block-size", "4194304", "--parallel", "2", NULL};
+	char *argv[] = {FLEETCAP_BIN,	   "upload", big,      "--blob-url",   url,
+			"--blob-key-file", key_file, "--json", "--block-size", "4194304",
+			"--parallel",	   "2",	     NULL};
 	assert_int_equal(it_proc_start(&p, argv), 0);
 	/* Some blocks are stored, most are not: kill the storage there. */
 	assert_int_equal(it_proc_wait_stderr(&p, "block 10 of 76", 120), 0);
@@ -240,9 +241,9 @@ static void test_storage_restart_mid_upload(void **state)
 struct fake {
 	int fd;
 	unsigned port;
-	int status;	    /* answer to the first n_status requests */
-	int n_status;	    /* then 201 */
-	int retry_after;    /* seconds, 0 = no header */
+	int status;	 /* answer to the first n_status requests */
+	int n_status;	 /* then 201 */
+	int retry_after; /* seconds, 0 = no header */
 	int requests;
 	double at[16]; /* arrival of each request, monotonic */
 	pthread_t thread;
@@ -421,7 +422,8 @@ static int setup(void **state)
 	/* The wrong key: the right one with its first four characters changed. */
 	char wrong[sizeof(IT_AZURITE_KEY)];
 	snprintf(wrong, sizeof(wrong), "AAAA%s", IT_AZURITE_KEY + 4);
-	if (write_text(key_file, IT_AZURITE_KEY "\n") != 0 || write_text(wrong_key_file, wrong) != 0)
+	if (write_text(key_file, IT_AZURITE_KEY "\n") != 0 ||
+	    write_text(wrong_key_file, wrong) != 0)
 		return -1;
 	it_azurite_sas(container, "cw", sas_cw, sizeof(sas_cw));
 	setenv("FLEETCAP_LOG_LEVEL", "debug", 1);

@@ -104,13 +104,13 @@ static void test_block_list_documents(void **state)
 
 	azblob_block_id(0, md5, ids[0]);
 	azblob_block_id(1, md5, ids[1]);
-	size_t len = azblob_block_list_xml((const char(*)[AZBLOB_BLOCK_ID_LEN + 1])ids, 2, xml,
+	size_t len = azblob_block_list_xml((const char(*)[AZBLOB_BLOCK_ID_LEN + 1]) ids, 2, xml,
 					   sizeof(xml));
 	assert_int_equal(len + 1, azblob_block_list_xml_size(2));
 	assert_non_null(strstr(xml, "<BlockList><Latest>"));
-	assert_int_equal(azblob_block_list_xml((const char(*)[AZBLOB_BLOCK_ID_LEN + 1])ids, 2, xml,
-					       len),
-			 0); /* too small: nothing */
+	assert_int_equal(
+		azblob_block_list_xml((const char(*)[AZBLOB_BLOCK_ID_LEN + 1]) ids, 2, xml, len),
+		0); /* too small: nothing */
 
 	/* An answer as Get Block List gives it, committed and uncommitted. */
 	const char *answer =
@@ -124,14 +124,15 @@ static void test_block_list_documents(void **state)
 	assert_int_equal(azblob_block_list_parse("<BlockList/>", 12, collect, seen), 0);
 
 	static const char *const bad[] = {
-		"<Block><Name>QUJD</Name><Size>12",	     /* cut short */
-		"<Block><Name>QUJD</Name></Block>",	     /* no size */
-		"<Block><Size>1</Size></Block>",	     /* no name */
+		"<Block><Name>QUJD</Name><Size>12", /* cut short */
+		"<Block><Name>QUJD</Name></Block>", /* no size */
+		"<Block><Size>1</Size></Block>",    /* no name */
 		"<Block><Name>QUJD</Name><Size>-1</Size></Block>",
 		"<Block><Name>QUJD</Name><Size>1x</Size></Block>",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(azblob_block_list_parse(bad[i], strlen(bad[i]), collect, seen), -1);
+		assert_int_equal(azblob_block_list_parse(bad[i], strlen(bad[i]), collect, seen),
+				 -1);
 }
 
 static void test_backoff(void **state)
@@ -150,9 +151,9 @@ static void test_backoff(void **state)
 	assert_true(azblob_backoff_delay(&b, 1, 7, UINT32_MAX) == 7);
 
 	for (long s = 400; s < 600; s++)
-		assert_int_equal(azblob_status_retryable(s),
-				 s == 408 || s == 429 || s == 500 || s == 502 || s == 503 ||
-					 s == 504);
+		assert_int_equal(azblob_status_retryable(s), s == 408 || s == 429 || s == 500 ||
+								     s == 502 || s == 503 ||
+								     s == 504);
 }
 
 static void test_retry_after_values(void **state)
@@ -237,8 +238,8 @@ static void test_ring_blob_names(void **state)
 					      "/var/cap/my_file.pcap", out, sizeof(out)),
 			 0);
 	assert_string_equal(out, "https://a01.blob.core.windows.net/c/x.pcap");
-	assert_int_equal(sink_azblob_ring_url("https://a01.blob.core.windows.net/c/x.pcap", "",
-					      out, sizeof(out)),
+	assert_int_equal(sink_azblob_ring_url("https://a01.blob.core.windows.net/c/x.pcap", "", out,
+					      sizeof(out)),
 			 0);
 	assert_string_equal(out, "https://a01.blob.core.windows.net/c/x.pcap");
 	assert_int_equal(sink_azblob_ring_url("https://a01.blob.core.windows.net/c/x.pcap",
