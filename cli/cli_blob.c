@@ -9,7 +9,7 @@
 #include "fc_blob_url.h"
 #include "fc_spec.h"
 
-static double now_s(void)
+double cli_now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -56,8 +56,9 @@ int cli_blob_open(struct cli_blob *b, const char *command, const char *url, cons
 	if (sas && sas[0] == '?')
 		sas++; /* often pasted with it */
 	if (sas && (strlen(sas) > FC_SAS_MAX || fc_blob_sas_check(sas, why, sizeof(why)) != 0)) {
-		fprintf(stderr, "fleetcap %s: --blob-sas: %s\n", command,
-			strlen(sas) > FC_SAS_MAX ? "longer than 2048 characters" : why);
+		if (strlen(sas) > FC_SAS_MAX)
+			snprintf(why, sizeof(why), "longer than %d characters", FC_SAS_MAX);
+		fprintf(stderr, "fleetcap %s: --blob-sas: %s\n", command, why);
 		return CLI_EXIT_USAGE;
 	}
 	if (key_file && azblob_key_load_file(&key, parsed.account, key_file, &err) != 0) {
@@ -81,7 +82,7 @@ int cli_blob_open(struct cli_blob *b, const char *command, const char *url, cons
 static void show_progress(void *arg, uint64_t done, uint64_t total)
 {
 	struct cli_blob *b = arg;
-	double elapsed = now_s() - b->started;
+	double elapsed = cli_now_s() - b->started;
 	double rate = elapsed > 0 ? (double)done / elapsed : 0;
 	char d[32], t[32], eta[32] = "";
 
@@ -99,7 +100,7 @@ int cli_blob_put(struct cli_blob *b, const char *path, const char *url, char *lo
 	int rc;
 
 	b->current = path;
-	b->started = now_s();
+	b->started = cli_now_s();
 	/* The sink holds its own copy of the upload config: set the callback there. */
 	if (b->progress)
 		sink_azblob_set_progress(b->sink, show_progress, b);

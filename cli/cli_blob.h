@@ -33,6 +33,9 @@ int cli_blob_put(struct cli_blob *b, const char *path, const char *url, char *lo
 
 void cli_blob_close(struct cli_blob *b);
 
+/* Monotonic seconds, for rates and durations. */
+double cli_now_s(void);
+
 /* "12.5 MiB": n bytes for people. */
 const char *cli_human_bytes(uint64_t n, char *buf, size_t len);
 

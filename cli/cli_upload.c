@@ -60,13 +60,6 @@ static void upload_usage(FILE *out)
 		AZBLOB_DEFAULT_PARALLEL, AZBLOB_DEFAULT_RETRY_WINDOW_S);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void print_result(int json, const char *url, const struct azblob_upload_result *r,
 			 double seconds, const char *error)
 {
@@ -201,9 +194,9 @@ int cli_upload(int argc, char **argv)
 	}
 	blob.progress = !json && !quiet && isatty(STDOUT_FILENO);
 
-	double started = now_s();
+	double started = cli_now_s();
 	rc = cli_blob_put(&blob, argv[optind], url, location, sizeof(location), &res, &err);
-	double seconds = now_s() - started;
+	double seconds = cli_now_s() - started;
 	if (rc != 0)
 		fprintf(stderr, "fleetcap upload: %s\n", err.msg);
 	print_result(json, url, &res, seconds, rc != 0 ? err.msg : NULL);

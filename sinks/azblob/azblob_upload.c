@@ -41,7 +41,6 @@ struct block {
 	unsigned char md5[16];
 	char id[AZBLOB_BLOCK_ID_LEN + 1];
 	enum block_state state;
-	unsigned attempts;
 	double not_before; /* monotonic seconds, for BLOCK_WAITING */
 };
 
@@ -602,7 +601,6 @@ static int block_finished(struct upload *u, struct slot *s, CURLcode rc)
 		block_done(u, s->block);
 	} else if (o == RETRY) {
 		double now = now_s();
-		b->attempts++;
 		b->state = BLOCK_WAITING;
 		u->n_waiting++;
 		/* A failure during a pause belongs to the burst that started it. */
