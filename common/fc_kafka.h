@@ -12,6 +12,7 @@
 #define FC_KAFKA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -78,5 +79,34 @@ int fc_topics_create(rd_kafka_t *rk, const char *prefix, int partitions, int rep
 
 /* The partition count of topic, or -1 with err set. */
 int fc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, struct fc_err *err);
+
+/*
+ * Called for each record read by fc_kafka_read_to_end(); value NULL is a
+ * tombstone. Returns 0 to go on, -1 to stop the read with an error.
+ */
+typedef int (*fc_kafka_record_fn)(void *opaque, int32_t partition, int64_t offset,
+				  const char *key, size_t key_len, const void *value,
+				  size_t len);
+
+/*
+ * Reads the given partitions of topic from the beginning up to their high
+ * watermark as of the call, with consumer (a handle without a subscription,
+ * created with enable.partition.eof=true; isolation.level as the caller
+ * wants). With read_committed the read also waits until every transaction
+ * below that watermark is resolved, so the caller has seen every committed
+ * record that existed when it asked. The partitions are unassigned again at
+ * the end. Returns 0, or -1 with err (FC_ERR_RETRY on a timeout).
+ */
+int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t *partitions,
+			 size_t count, int timeout_ms, fc_kafka_record_fn fn, void *opaque,
+			 struct fc_err *err);
+
+/* A consumer for fc_kafka_read_to_end (no group, read_committed, EOF events). */
+rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *kafka_props,
+				struct fc_err *err);
+
+/* Milliseconds of CLOCK_MONOTONIC and of the wall clock. */
+int64_t fc_mono_ms(void);
+int64_t fc_wall_ms(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "fc_filter.h"
 #include "fc_parse.h"
@@ -24,6 +25,27 @@ void fc_spec_free(fc_spec_t *spec)
 {
 	if (spec)
 		protobuf_c_message_free_unpacked(&spec->base, NULL);
+}
+
+int fc_spec_digest(const fc_spec_t *spec, uint8_t out[FC_SPEC_DIGEST_LEN])
+{
+	/* Cast away const only to blank the secret while packing; restored below. */
+	fc_spec_t *s = (fc_spec_t *)spec;
+	char *sas = s->blob_sas;
+	size_t len;
+	uint8_t *buf;
+
+	s->blob_sas = (char *)"";
+	len = protobuf_c_message_get_packed_size(&s->base);
+	buf = malloc(len ? len : 1);
+	if (buf)
+		protobuf_c_message_pack(&s->base, buf);
+	s->blob_sas = sas;
+	if (!buf)
+		return -1;
+	SHA256(buf, len, out);
+	free(buf);
+	return 0;
 }
 
 static int set_str(char **slot, const char *value)

@@ -88,6 +88,15 @@ int fc_spec_add_filters_json(fc_spec_t *spec, const char *json, struct fc_field_
  */
 int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_field_errors *errs);
 
+/*
+ * sha256 of spec packed with blob_sas cleared: two requests for the same
+ * capture have the same digest, whatever SAS token each carries. Packing is
+ * deterministic (fields in number order), so the digest is stable across
+ * processes of the same proto version.
+ */
+#define FC_SPEC_DIGEST_LEN 32
+int fc_spec_digest(const fc_spec_t *spec, uint8_t out[FC_SPEC_DIGEST_LEN]);
+
 /* Checks a name, subscription/region, or host id; 1 when valid. */
 int fc_valid_name(const char *s);
 int fc_valid_tenant(const char *s);
