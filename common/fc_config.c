@@ -13,7 +13,7 @@
 
 const char *fc_kv_get(const struct fc_kv_list *list, const char *key)
 {
-	for (size_t i = 0; i < list->count; i++)
+	for (size_t i = 0; list && i < list->count; i++)
 		if (strcmp(list->items[i].key, key) == 0)
 			return list->items[i].value;
 	return NULL;

@@ -49,7 +49,7 @@ struct fc_kv_list {
 	struct fc_kv *items;
 };
 
-/* Returns the value for key, or NULL. */
+/* Returns the value for key, or NULL. list may be NULL. */
 const char *fc_kv_get(const struct fc_kv_list *list, const char *key);
 
 struct fc_cfg_def {

@@ -1,0 +1,612 @@
+/*
+ * The scheduler's state machine without Kafka: every decision of
+ * ARCHITECTURE §1 and §3 (quota, queue, idempotent create, Conflict, targets,
+ * stop, delete, leases, alerts), checked on the records it emits, plus
+ * rollback of an aborted batch and restore from its own ledger records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fc_spec.h"
+#include "sched_alerts.h"
+#include "sched_state.h"
+
+#define KEY "sub-a/westeurope"
+#define T0  1700000000000LL
+
+struct record {
+	enum fc_topic topic;
+	int32_t partition;
+	char key[256];
+	uint8_t *value;
+	size_t len;
+};
+
+static struct record records[4096];
+static size_t n_records;
+static struct sched_alert_rules *rules;
+
+static void emit(void *opaque, enum fc_topic topic, int32_t partition, const char *key,
+		 const void *value, size_t len)
+{
+	struct record *r = &records[n_records++];
+
+	(void)opaque;
+	assert_true(n_records < sizeof(records) / sizeof(records[0]));
+	r->topic = topic;
+	r->partition = partition;
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	r->value = value ? malloc(len ? len : 1) : NULL;
+	if (value)
+		memcpy(r->value, value, len);
+	r->len = len;
+}
+
+static void clear_records(void)
+{
+	for (size_t i = 0; i < n_records; i++)
+		free(records[i].value);
+	n_records = 0;
+}
+
+/* Registered: host-1 and host-2 in sub-a/westeurope; host-b in sub-b. */
+static int target_check(void *opaque, const char *target, const char *sub, const char *region,
+			int64_t now, char *why, size_t len)
+{
+	(void)opaque;
+	(void)now;
+	if ((strcmp(target, "host-1") == 0 || strcmp(target, "host-2") == 0) &&
+	    strcmp(sub, "sub-a") == 0 && strcmp(region, "westeurope") == 0)
+		return 0;
+	if (strcmp(target, "host-b") == 0 && strcmp(sub, "sub-b") == 0)
+		return 0;
+	snprintf(why, len, "host \"%s\" is not registered in %s/%s", target, sub, region);
+	return -1;
+}
+
+static struct sched_state *new_state(long long quota)
+{
+	struct sched_policy policy = {
+		.quota_default = quota,
+		.lease_grace_ms = 10000,
+		.finished_max = 100,
+		.rules = rules,
+		.target_check = target_check,
+		.emit = emit,
+	};
+	clear_records();
+	return sched_state_new(&policy);
+}
+
+/* ----------------------------------------------------------- inputs */
+
+static void send_command(struct sched_state *st, Fleetcap__V1__Command *cmd, const char *key,
+			 int64_t now)
+{
+	size_t len = protobuf_c_message_get_packed_size(&cmd->base);
+	uint8_t *buf = malloc(len + 1);
+
+	protobuf_c_message_pack(&cmd->base, buf);
+	sched_state_apply(st, FC_TOPIC_COMMANDS, 0, key, strlen(key), buf, len, now);
+	free(buf);
+}
+
+static fc_spec_t *make_spec(const char *name, const char *target, const char *time_limit)
+{
+	struct fc_field_errors errs;
+	fc_spec_t *spec = fc_spec_new();
+
+	fc_field_errors_init(&errs);
+	assert_int_equal(fc_spec_set(spec, "name", name, &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "subscription", "sub-a", &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "region", "westeurope", &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "target", target, &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "file-path", "caps/x.pcap", &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "time-limit", time_limit, &errs), 0);
+	return spec;
+}
+
+static void create_spec(struct sched_state *st, fc_spec_t *spec, const char *request_id,
+			int64_t now)
+{
+	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
+
+	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
+	cmd.request_id = (char *)request_id;
+	cmd.spec = spec;
+	send_command(st, &cmd, KEY, now);
+	fc_spec_free(spec);
+}
+
+static void create(struct sched_state *st, const char *name, const char *request_id, int64_t now)
+{
+	create_spec(st, make_spec(name, "host-1", "60"), request_id, now);
+}
+
+static void name_command(struct sched_state *st, int kind, const char *name, int64_t now)
+{
+	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
+
+	cmd.kind = kind;
+	cmd.request_id = (char *)"r-name";
+	cmd.subscription = (char *)"sub-a";
+	cmd.region = (char *)"westeurope";
+	cmd.name = (char *)name;
+	send_command(st, &cmd, KEY, now);
+}
+
+static void report(struct sched_state *st, const char *session, int kind, uint64_t seq,
+		   int64_t now)
+{
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
+	uint8_t buf[1024];
+
+	c.packets = seq * 10;
+	r.kind = kind;
+	r.session_id = (char *)session;
+	r.subscription = (char *)"sub-a";
+	r.region = (char *)"westeurope";
+	r.seq = seq;
+	r.counters = &c;
+	r.capture_start_time_ms = T0;
+	r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED;
+	size_t len = fleetcap__v1__capture_report__pack(&r, buf);
+	sched_state_apply(st, FC_TOPIC_RESULTS, 0, KEY, strlen(KEY), buf, len, now);
+}
+
+/* ---------------------------------------------------------- records */
+
+static size_t count_topic(enum fc_topic topic)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < n_records; i++)
+		n += records[i].topic == topic;
+	return n;
+}
+
+static Fleetcap__V1__CaptureStatus *last_status(void)
+{
+	for (size_t i = n_records; i-- > 0;)
+		if (records[i].topic == FC_TOPIC_STATUS && records[i].value)
+			return fleetcap__v1__capture_status__unpack(NULL, records[i].len,
+								    records[i].value);
+	return NULL;
+}
+
+static Fleetcap__V1__Job *last_job(void)
+{
+	for (size_t i = n_records; i-- > 0;)
+		if (records[i].topic == FC_TOPIC_JOBS)
+			return fleetcap__v1__job__unpack(NULL, records[i].len, records[i].value);
+	return NULL;
+}
+
+static void expect_last(int state, int error, const char *request_id)
+{
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_non_null(s);
+	assert_int_equal(s->state, state);
+	assert_int_equal(s->error, error);
+	if (request_id)
+		assert_string_equal(s->request_id, request_id);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+static char *last_session(void)
+{
+	Fleetcap__V1__Job *job = last_job();
+	assert_non_null(job);
+	char *id = strdup(job->session_id);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	return id;
+}
+
+#define RUNNING	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
+#define QUEUED	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_QUEUED
+#define STOPPED	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
+#define ERROR	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
+#define E_QUOTA	    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_QUOTA_EXCEEDED
+#define E_TARGET    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND
+#define E_INVALID   FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST
+#define E_CONFLICT  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT
+#define E_AGENT	    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_AGENT_STOPPED
+#define R_STARTED   FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED
+#define R_PROGRESS  FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS
+#define R_FINISHED  FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED
+#define CMD_STOP    FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_STOP
+#define CMD_DELETE  FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_DELETE
+
+/* ------------------------------------------------------------ tests */
+
+static void test_quota(void **state)
+{
+	struct sched_state *st = new_state(10);
+	char name[32], req[32];
+	(void)state;
+
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "cap-%02d", i);
+		snprintf(req, sizeof(req), "req-%02d", i);
+		create(st, name, req, T0 + i);
+		expect_last(i < 10 ? RUNNING : ERROR, i < 10 ? 0 : E_QUOTA, req);
+	}
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 10);
+	assert_int_equal(sched_state_active_count(st, KEY), 10);
+	char *session = last_session();
+	report(st, session, R_FINISHED, 1, T0 + 100);
+	free(session);
+	expect_last(STOPPED, 0, "req-09");
+	assert_int_equal(sched_state_active_count(st, KEY), 9);
+	create(st, "cap-12", "req-12", T0 + 200);
+	expect_last(RUNNING, 0, "req-12");
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 11);
+	sched_state_destroy(st);
+}
+
+static void test_queue_and_timeout(void **state)
+{
+	struct sched_state *st = new_state(1);
+	fc_spec_t *spec;
+	struct fc_field_errors errs;
+	(void)state;
+
+	fc_field_errors_init(&errs);
+	create(st, "first", "r1", T0);
+	char *session = last_session();
+	spec = make_spec("second", "host-1", "60");
+	fc_spec_set(spec, "queue-timeout", "30", &errs);
+	create_spec(st, spec, "r2", T0 + 1);
+	expect_last(QUEUED, 0, "r2");
+	spec = make_spec("third", "host-1", "60");
+	fc_spec_set(spec, "queue-timeout", "2", &errs);
+	create_spec(st, spec, "r3", T0 + 2);
+	expect_last(QUEUED, 0, "r3");
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 1);
+
+	/* third waits past its timeout: QuotaExceeded; second still waits. */
+	sched_state_tick(st, T0 + 2003);
+	expect_last(ERROR, E_QUOTA, "r3");
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 1);
+
+	/* first ends: second, the oldest queued, is admitted. */
+	report(st, session, R_FINISHED, 1, T0 + 3000);
+	free(session);
+	expect_last(RUNNING, 0, "r2");
+	Fleetcap__V1__Job *job = last_job();
+	assert_string_equal(job->spec->name, "second");
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	sched_state_destroy(st);
+}
+
+static void test_idempotent_and_conflict(void **state)
+{
+	struct sched_state *st = new_state(10);
+	(void)state;
+
+	create(st, "cap", "r1", T0);
+	char *session = last_session();
+	create(st, "cap", "r2", T0 + 1);
+	expect_last(RUNNING, 0, "r2");
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 1);
+
+	create_spec(st, make_spec("cap", "host-1", "120"), "r3", T0 + 2);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->state, RUNNING); /* the capture is untouched */
+	assert_int_equal(s->rejected_error, E_CONFLICT);
+	assert_string_equal(s->request_id, "r3");
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 1);
+
+	/* After the end, the same create answers the final status again. */
+	report(st, session, R_FINISHED, 1, T0 + 10);
+	free(session);
+	create(st, "cap", "r4", T0 + 20);
+	expect_last(STOPPED, 0, "r4");
+	create_spec(st, make_spec("cap", "host-1", "120"), "r5", T0 + 21);
+	s = last_status();
+	assert_int_equal(s->state, STOPPED);
+	assert_int_equal(s->rejected_error, E_CONFLICT);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 1);
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	sched_state_destroy(st);
+}
+
+static void test_targets_and_invalid(void **state)
+{
+	struct sched_state *st = new_state(10);
+	(void)state;
+
+	create_spec(st, make_spec("a", "host-unknown", "60"), "r1", T0);
+	expect_last(ERROR, E_TARGET, "r1");
+	create_spec(st, make_spec("b", "host-b", "60"), "r2", T0);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->error, E_TARGET);
+	assert_string_equal(s->error_field, "target");
+	assert_null(strstr(s->error_message, "sub-b")); /* nothing about other tenants */
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+
+	fc_spec_t *spec = make_spec("c", "host-1", "60");
+	free(spec->file_path);
+	spec->file_path = strdup("../etc/passwd");
+	create_spec(st, spec, "r3", T0);
+	s = last_status();
+	assert_int_equal(s->error, E_INVALID);
+	assert_string_equal(s->error_field, "file_path");
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+
+	/* A command whose Kafka key is another tenant's is refused. */
+	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
+	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
+	cmd.request_id = (char *)"r4";
+	cmd.spec = make_spec("d", "host-1", "60");
+	send_command(st, &cmd, "sub-b/westeurope", T0);
+	fc_spec_free(cmd.spec);
+	s = last_status();
+	assert_int_equal(s->error, E_INVALID);
+	assert_string_equal(s->error_field, "subscription");
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 0);
+	sched_state_destroy(st);
+}
+
+static void test_stop_delete_and_leases(void **state)
+{
+	struct sched_state *st = new_state(2);
+	(void)state;
+
+	create(st, "a", "r1", T0);
+	char *a = last_session();
+	report(st, a, R_STARTED, 1, T0 + 500);
+	expect_last(RUNNING, 0, "r1");
+	/* Started: the lease runs to the time limit (60 s) plus grace (10 s). */
+	assert_int_equal(sched_state_tick(st, T0 + 60000), 0);
+
+	name_command(st, CMD_STOP, "a", T0 + 1000);
+	Fleetcap__V1__Job *job = last_job();
+	assert_int_equal(job->kind, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP);
+	assert_int_equal(job->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	assert_int_equal(sched_state_active_count(st, KEY), 1); /* until the final report */
+	report(st, a, R_PROGRESS, 2, T0 + 1500);
+	report(st, a, R_PROGRESS, 1, T0 + 1600); /* stale: dropped */
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->counters->packets, 20);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* No final report within grace after the stop: AgentStopped. */
+	sched_state_tick(st, T0 + 11001);
+	expect_last(ERROR, E_AGENT, "r1");
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	report(st, a, R_FINISHED, 3, T0 + 12000); /* too late: ignored */
+	expect_last(ERROR, E_AGENT, "r1");
+	free(a);
+
+	/* Never started: the lease is the grace period; a STOP job goes out. */
+	create(st, "b", "r2", T0 + 20000);
+	size_t jobs = count_topic(FC_TOPIC_JOBS);
+	sched_state_tick(st, T0 + 30001);
+	expect_last(ERROR, E_AGENT, "r2");
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), jobs + 1);
+
+	/* Delete while running: status deleted and tombstoned, slot kept. */
+	create(st, "c", "r3", T0 + 40000);
+	char *c = last_session();
+	name_command(st, CMD_DELETE, "c", T0 + 40001);
+	assert_non_null(records[n_records - 2].value);
+	assert_null(records[n_records - 1].value);
+	assert_string_equal(records[n_records - 1].key, KEY "/c");
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+	size_t statuses = count_topic(FC_TOPIC_STATUS);
+	report(st, c, R_FINISHED, 1, T0 + 40500);
+	free(c);
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	assert_int_equal(count_topic(FC_TOPIC_STATUS), statuses); /* deleted: no more status */
+	sched_state_destroy(st);
+}
+
+static void test_rollback_and_restore(void **state)
+{
+	struct sched_state *st = new_state(1);
+	struct fc_field_errors errs;
+	(void)state;
+
+	fc_field_errors_init(&errs);
+	create(st, "a", "r1", T0);
+	char *a = last_session();
+	fc_spec_t *spec = make_spec("b", "host-1", "60");
+	fc_spec_set(spec, "queue-timeout", "600", &errs);
+	create_spec(st, spec, "r2", T0 + 1);
+	sched_state_flush(st, T0 + 2);
+	sched_state_commit(st);
+	/* The ledger record of the key, as a replay would read it. */
+	struct record *ledger = &records[n_records - 1];
+	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
+	assert_string_equal(ledger->key, KEY);
+	size_t len = ledger->len;
+	uint8_t *value = malloc(len);
+	memcpy(value, ledger->value, len);
+
+	/* An aborted batch leaves no trace. */
+	report(st, a, R_FINISHED, 1, T0 + 3);
+	assert_int_equal(sched_state_active_count(st, KEY), 1); /* b was admitted */
+	create(st, "c", "r3", T0 + 4);
+	sched_state_rollback(st);
+	create(st, "c", "r3", T0 + 5);
+	expect_last(ERROR, E_QUOTA, "r3"); /* a still holds the slot, b still queued */
+	sched_state_destroy(st);
+
+	/* A new instance restores a and the queued b from the ledger. */
+	st = new_state(1);
+	assert_int_equal(sched_state_load(st, 0, KEY, value, len), 0);
+	free(value);
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+	report(st, a, R_FINISHED, 1, T0 + 10);
+	expect_last(RUNNING, 0, "r2");
+	Fleetcap__V1__Job *job = last_job();
+	assert_string_equal(job->spec->name, "b");
+	assert_string_not_equal(job->session_id, a);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	free(a);
+	create(st, "a", "r1-again", T0 + 11);
+	expect_last(STOPPED, 0, "r1-again"); /* a's end is remembered */
+	sched_state_drop_partition(st, 0);
+	assert_int_equal(sched_state_key_count(st), 0);
+	sched_state_destroy(st);
+}
+
+static void send_alert(struct sched_state *st, const char *id, const char *target, int severity,
+		       int64_t now)
+{
+	Fleetcap__V1__AlertEvent ev = FLEETCAP__V1__ALERT_EVENT__INIT;
+	uint8_t buf[512];
+
+	ev.alert_id = (char *)id;
+	ev.subscription = (char *)"sub-a";
+	ev.region = (char *)"westeurope";
+	ev.target = (char *)target;
+	ev.rule = (char *)"retransmits";
+	ev.severity = severity;
+	size_t len = fleetcap__v1__alert_event__pack(&ev, buf);
+	sched_state_apply(st, FC_TOPIC_ALERTS, 0, KEY, strlen(KEY), buf, len, now);
+}
+
+static void test_alerts(void **state)
+{
+	struct sched_state *st = new_state(10);
+	const int warning = FLEETCAP__V1__SEVERITY__SEVERITY_WARNING;
+	char name[FC_NAME_MAX + 1];
+	(void)state;
+
+	send_alert(st, "alert-1", "host-1", FLEETCAP__V1__SEVERITY__SEVERITY_INFO, T0);
+	assert_int_equal(n_records, 0); /* below the rule's minimum */
+	send_alert(st, "alert-1", "host-1", warning, T0);
+	Fleetcap__V1__Job *job = last_job();
+	sched_alert_capture_name("alert-1", name, sizeof(name));
+	assert_string_equal(job->spec->name, name);
+	assert_int_equal(job->spec->origin->kind, FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT);
+	assert_string_equal(job->spec->origin->alert_id, "alert-1");
+	assert_int_equal(job->spec->time_limit_s, 30);
+	char path[128];
+	snprintf(path, sizeof(path), "alerts/%s.pcap", name);
+	assert_string_equal(job->spec->file_path, path);
+	char *session = strdup(job->session_id);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	size_t before = n_records;
+
+	send_alert(st, "alert-1", "host-1", warning, T0 + 1); /* redelivered */
+	send_alert(st, "alert-2", "host-1", warning, T0 + 2); /* same target and rule */
+	assert_int_equal(n_records, before);
+	send_alert(st, "alert-3", "host-2", warning, T0 + 3); /* another target */
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 2);
+
+	report(st, session, R_FINISHED, 1, T0 + 1000);
+	free(session);
+	before = n_records;
+	send_alert(st, "alert-4", "host-1", warning, T0 + 2000); /* cooling down (60 s) */
+	assert_int_equal(n_records, before);
+	sched_state_tick(st, T0 + 62000); /* also ends alert-3's unstarted capture */
+	size_t jobs = count_topic(FC_TOPIC_JOBS);
+	send_alert(st, "alert-5", "host-1", warning, T0 + 62001);
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), jobs + 1);
+	sched_state_destroy(st);
+}
+
+static void test_alert_names(void **state)
+{
+	char a[FC_NAME_MAX + 1], b[FC_NAME_MAX + 1], c[FC_NAME_MAX + 1];
+	char long_id[FC_ALERT_ID_MAX + 1];
+	(void)state;
+
+	sched_alert_capture_name("ops/alert 1", a, sizeof(a));
+	sched_alert_capture_name("ops-alert-1", b, sizeof(b));
+	assert_true(fc_valid_name(a));
+	assert_string_not_equal(a, b); /* same after sanitizing, different hashes */
+	memset(long_id, 'x', FC_ALERT_ID_MAX);
+	long_id[FC_ALERT_ID_MAX] = '\0';
+	sched_alert_capture_name(long_id, c, sizeof(c));
+	assert_true(fc_valid_name(c));
+	assert_true(strlen(c) <= FC_NAME_MAX);
+}
+
+static int setup(void **state)
+{
+	char path[] = "/tmp/fleetcap-rules-XXXXXX";
+	int fd = mkstemp(path);
+	struct fc_err err;
+	FILE *f = fdopen(fd, "w");
+	(void)state;
+
+	fputs("{\"rules\": [{\"name\": \"retransmits\", \"minSeverity\": \"Warning\",\n"
+	      " \"cooldownSeconds\": 60,\n"
+	      " \"capture\": {\"time-limit\": 30, \"filter\": [\"protocol=tcp\"],\n"
+	      "             \"file-path\": \"alerts/{name}.pcap\"}}]}\n",
+	      f);
+	fclose(f);
+	rules = sched_alert_rules_load(path, &err);
+	unlink(path);
+	if (!rules)
+		fail_msg("%s", err.msg);
+	return 0;
+}
+
+static void test_rules_errors(void **state)
+{
+	static const char *bad[][2] = {
+		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"time-limit\": 99999}}]}",
+		 "time"},
+		{"{\"rules\": [{\"name\": \"r\", \"minSeverity\": \"Loud\", \"capture\": {}}]}",
+		 "minSeverity"},
+		{"{\"rules\": [{\"name\": \"r\", \"colour\": 1, \"capture\": {}}]}", "colour"},
+		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"filter\": "
+		 "[\"remote-port=70000\"]}}]}",
+		 "70000"},
+		{"{\"rules\": 3}", "rules"},
+		{"{\"rules\": [", "alerts.rules"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char path[] = "/tmp/fleetcap-rules-XXXXXX";
+		int fd = mkstemp(path);
+		struct fc_err err;
+		assert_true(write(fd, bad[i][0], strlen(bad[i][0])) > 0);
+		close(fd);
+		assert_null(sched_alert_rules_load(path, &err));
+		unlink(path);
+		if (!strstr(err.msg, bad[i][1]))
+			fail_msg("rules %zu: \"%s\" does not mention %s", i, err.msg, bad[i][1]);
+	}
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	clear_records();
+	sched_alert_rules_free(rules);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_queue_and_timeout),
+		cmocka_unit_test(test_idempotent_and_conflict),
+		cmocka_unit_test(test_targets_and_invalid),
+		cmocka_unit_test(test_stop_delete_and_leases),
+		cmocka_unit_test(test_rollback_and_restore),
+		cmocka_unit_test(test_alerts),
+		cmocka_unit_test(test_alert_names),
+		cmocka_unit_test(test_rules_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
