@@ -27,5 +27,12 @@ void cli_print_field_errors(const char *command, const struct fc_field_errors *e
 int cli_topics(int argc, char **argv);
 int cli_capture(int argc, char **argv);
 int cli_upload(int argc, char **argv);
+int cli_create(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_wait(int argc, char **argv);
+int cli_stop(int argc, char **argv);
+int cli_delete(int argc, char **argv);
+int cli_alert(int argc, char **argv);
 
 #endif

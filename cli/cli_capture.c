@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "cli_blob.h"
+#include "cli_spec_opts.h"
 #include "fc_log.h"
 #include "fc_names.h"
 #include "fc_parse.h"
@@ -222,70 +223,19 @@ static int upload_files(struct cli_blob *blob, const fc_spec_t *spec,
 }
 
 enum {
-	OPT_FILTER = 256,
-	OPT_FILTERS_JSON,
-	OPT_BYTES_PER_PACKET,
-	OPT_BYTES_PER_SESSION,
-	OPT_TIME_LIMIT,
-	OPT_FILE_COUNT,
-	OPT_FILE_SIZE,
-	OPT_SESSION_TIME_LIMIT,
-	OPT_JSON,
+	OPT_JSON = CLI_OPT_FIRST_FREE,
 	OPT_BUFFER_MIB,
-	OPT_BLOB_URL,
-	OPT_BLOB_SAS,
 	OPT_BLOB_KEY_FILE,
 };
-
-/* Options that map one to one onto fc_spec_set keys. */
-static const char *spec_key(int opt)
-{
-	switch (opt) {
-	case 'i':
-		return "interface";
-	case 'o':
-		return "file-path";
-	case OPT_FILTER:
-		return "filter";
-	case OPT_BYTES_PER_PACKET:
-		return "bytes-per-packet";
-	case OPT_BYTES_PER_SESSION:
-		return "bytes-per-session";
-	case OPT_TIME_LIMIT:
-		return "time-limit";
-	case OPT_FILE_COUNT:
-		return "file-count";
-	case OPT_FILE_SIZE:
-		return "file-size";
-	case OPT_SESSION_TIME_LIMIT:
-		return "session-time-limit";
-	case OPT_BLOB_URL:
-		return "blob-url";
-	case OPT_BLOB_SAS:
-		return "blob-sas";
-	default:
-		return NULL;
-	}
-}
 
 int cli_capture(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"interface", required_argument, NULL, 'i'},
-		{"filter", required_argument, NULL, OPT_FILTER},
-		{"filters-json", required_argument, NULL, OPT_FILTERS_JSON},
-		{"bytes-per-packet", required_argument, NULL, OPT_BYTES_PER_PACKET},
-		{"bytes-per-session", required_argument, NULL, OPT_BYTES_PER_SESSION},
-		{"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
-		{"file-count", required_argument, NULL, OPT_FILE_COUNT},
-		{"file-size", required_argument, NULL, OPT_FILE_SIZE},
-		{"session-time-limit", required_argument, NULL, OPT_SESSION_TIME_LIMIT},
+		CLI_SPEC_OPTIONS,
 		{"output", required_argument, NULL, 'o'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{"buffer-mib", required_argument, NULL, OPT_BUFFER_MIB},
-		{"blob-url", required_argument, NULL, OPT_BLOB_URL},
-		{"blob-sas", required_argument, NULL, OPT_BLOB_SAS},
 		{"blob-key-file", required_argument, NULL, OPT_BLOB_KEY_FILE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -309,14 +259,11 @@ int cli_capture(int argc, char **argv)
 	fc_field_errors_init(&errs);
 	fc_err_clear(&err);
 	while ((c = getopt_long(argc, argv, "i:o:qh", options, NULL)) != -1) {
-		const char *key = spec_key(c);
-		if (key) {
-			fc_spec_set(spec, key, optarg, &errs);
+		if (cli_spec_option(spec, c, optarg, &errs))
 			continue;
-		}
 		switch (c) {
-		case OPT_FILTERS_JSON:
-			fc_spec_add_filters_json(spec, optarg, &errs);
+		case 'o':
+			fc_spec_set(spec, "file-path", optarg, &errs);
 			break;
 		case OPT_JSON:
 			json = 1;

@@ -20,6 +20,13 @@ static const struct {
 } commands[] = {
 	{"capture", cli_capture, "capture packets on this machine into a pcap file"},
 	{"upload", cli_upload, "upload a file to Azure Blob Storage"},
+	{"create", cli_create, "ask the scheduler for a capture on a fleet host"},
+	{"show", cli_show, "show one capture's status"},
+	{"list", cli_list, "list the captures of a subscription"},
+	{"wait", cli_wait, "wait until a capture is Running, Stopped or Error"},
+	{"stop", cli_stop, "stop a capture"},
+	{"delete", cli_delete, "stop a capture and remove it"},
+	{"alert", cli_alert, "send an alert, as a monitoring system would"},
 	{"topics", cli_topics, "create fleetcap's Kafka topics (topics create --help)"},
 };
 
@@ -32,7 +39,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-10s %s\n", "version", "print the version");
 	fprintf(out,
-		"\nexit codes: 0 success, 1 runtime failure, 2 invalid arguments\n"
+		"\nexit codes: 0 success, 1 runtime failure, 2 invalid arguments, 3 rejected\n"
+		"(create --wait, wait), 4 timeout (create --wait, wait)\n"
 		"FLEETCAP_LOG_LEVEL=error|warn|info|debug sets how much is logged to stderr\n");
 }
 
