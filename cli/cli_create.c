@@ -34,21 +34,24 @@ static void create_usage(FILE *out)
 		"subscription and region).\n"
 		"\n"
 		"  -t, --target HOST         the worker's host id\n"
-		"  -i, --interface IFACE     interface on the host (repeat; default: the worker's)\n"
+		"  -i, --interface IFACE     interface on the host (repeat; default: the "
+		"worker's)\n"
 		"      --filter SPEC, --filters-json JSON, --bytes-per-packet N,\n"
 		"      --bytes-per-session N, --time-limit S, --file-count N, --file-size N,\n"
 		"      --session-time-limit S  as for fleetcap capture (see capture --help)\n"
 		"      --file-path P         the pcap file, relative to the worker's capture root\n"
 		"      --blob-url URL        upload destination; the worker's account key is used\n"
 		"                            unless --blob-sas is given\n"
-		"      --queue-timeout S     over quota: wait up to S seconds (0-86400) for a slot\n"
+		"      --queue-timeout S     over quota: wait up to S seconds (0-86400) for a "
+		"slot\n"
 		"                            instead of failing with QuotaExceeded (default 0)\n"
 		"      --wait                wait for the answer and print each state change\n"
 		"      --timeout S           with --wait: give up after S seconds (default 60)\n"
 		"      --json                print the answer (or the request) as JSON\n"
 		"\n"
 		"Exit codes: 0 sent (or, with --wait, admitted: Running or Queued), 1 Kafka\n"
-		"failure, 2 invalid arguments, 3 rejected (the error code is printed), 4 timeout.\n");
+		"failure, 2 invalid arguments, 3 rejected (the error code is printed), 4 "
+		"timeout.\n");
 }
 
 struct answer {
@@ -142,10 +145,11 @@ int cli_create(int argc, char **argv)
 			break;
 		case OPT_TIMEOUT:
 			if (fc_parse_ll(optarg, 1, 86400, &timeout_s) != FC_PARSE_OK)
-				fc_field_errors_add(&errs, "timeout",
-						    "\"%.32s\" is not valid: expected seconds from 1 "
-						    "to 86400",
-						    optarg);
+				fc_field_errors_add(
+					&errs, "timeout",
+					"\"%.32s\" is not valid: expected seconds from 1 "
+					"to 86400",
+					optarg);
 			break;
 		case OPT_JSON:
 			json = 1;

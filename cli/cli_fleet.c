@@ -14,7 +14,7 @@
 #include "fc_murmur2.h"
 #include "fc_names.h"
 
-#define DEFAULT_CONFIG "/etc/fleetcap/fleetcap.conf"
+#define DEFAULT_CONFIG	"/etc/fleetcap/fleetcap.conf"
 #define SEND_TIMEOUT_MS 30000
 
 struct file_config {
@@ -187,14 +187,16 @@ int cli_fleet_send(struct cli_fleet *f, enum fc_topic topic, const char *key,
 			return CLI_EXIT_FAILURE;
 		}
 	}
-	e = rd_kafka_producev(f->producer, RD_KAFKA_V_TOPIC(cli_fleet_topic(f, topic, name, sizeof(name))),
+	e = rd_kafka_producev(f->producer,
+			      RD_KAFKA_V_TOPIC(cli_fleet_topic(f, topic, name, sizeof(name))),
 			      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
 			      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&result),
 			      RD_KAFKA_V_END);
 	free(buf);
 	if (!e) {
 		rd_kafka_flush(f->producer, SEND_TIMEOUT_MS);
-		e = result == RD_KAFKA_RESP_ERR__IN_PROGRESS ? RD_KAFKA_RESP_ERR__TIMED_OUT : result;
+		e = result == RD_KAFKA_RESP_ERR__IN_PROGRESS ? RD_KAFKA_RESP_ERR__TIMED_OUT
+							     : result;
 	}
 	if (e) {
 		fprintf(stderr, "fleetcap %s: Kafka did not take the request (topic %s): %s\n",
@@ -262,14 +264,13 @@ int cli_status_end_offset(struct cli_fleet *f, const char *key, int64_t *end_off
 	char topic[FC_TOPIC_NAME_MAX + 1];
 	int32_t p = cli_status_partition(f, key, NULL);
 	int64_t lo, hi;
-	rd_kafka_resp_err_t e;
+	struct fc_err err;
 
 	if (p < 0)
 		return CLI_EXIT_FAILURE;
 	cli_fleet_topic(f, FC_TOPIC_STATUS, topic, sizeof(topic));
-	e = rd_kafka_query_watermark_offsets(f->reader, topic, p, &lo, &hi, 15000);
-	if (e) {
-		fprintf(stderr, "fleetcap %s: %s: %s\n", f->command, topic, rd_kafka_err2str(e));
+	if (fc_kafka_watermarks(f->reader, topic, p, &lo, &hi, 15000, &err) != 0) {
+		fprintf(stderr, "fleetcap %s: %s\n", f->command, err.msg);
 		return CLI_EXIT_FAILURE;
 	}
 	*end_offset = hi;
@@ -309,9 +310,8 @@ int cli_status_watch(struct cli_fleet *f, const char *key, int64_t offset, int t
 	if (p < 0)
 		return CLI_EXIT_FAILURE;
 	list = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(list, cli_fleet_topic(f, FC_TOPIC_STATUS, topic,
-								sizeof(topic)),
-					  p)
+	rd_kafka_topic_partition_list_add(
+		list, cli_fleet_topic(f, FC_TOPIC_STATUS, topic, sizeof(topic)), p)
 		->offset = offset;
 	rd_kafka_assign(f->reader, list);
 	rd_kafka_topic_partition_list_destroy(list);
@@ -325,14 +325,16 @@ int cli_status_watch(struct cli_fleet *f, const char *key, int64_t offset, int t
 			continue;
 		if (!m->err && m->key && m->key_len == strlen(key) &&
 		    memcmp(m->key, key, m->key_len) == 0) {
-			cli_status_t *s = m->payload && m->len ? fleetcap__v1__capture_status__unpack(
-									 NULL, m->len, m->payload)
-							       : NULL;
+			cli_status_t *s = m->payload && m->len
+						  ? fleetcap__v1__capture_status__unpack(
+							    NULL, m->len, m->payload)
+						  : NULL;
 			rc = fn(opaque, s);
 			if (s)
 				fleetcap__v1__capture_status__free_unpacked(s, NULL);
 		} else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			fprintf(stderr, "fleetcap %s: %s\n", f->command, rd_kafka_message_errstr(m));
+			fprintf(stderr, "fleetcap %s: %s\n", f->command,
+				rd_kafka_message_errstr(m));
 		}
 		rd_kafka_message_destroy(m);
 	}
@@ -372,12 +374,12 @@ json_t *cli_status_json(const cli_status_t *s)
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < s->n_files; i++)
-		json_array_append_new(
-			files, json_pack("{s:o, s:o, s:I, s:s}", "path",
-					 text_or_null(s->files[i]->local_path), "blobUrl",
-					 text_or_null(s->files[i]->blob_url), "size",
-					 (json_int_t)s->files[i]->size, "sha256",
-					 s->files[i]->sha256));
+		json_array_append_new(files,
+				      json_pack("{s:o, s:o, s:I, s:s}", "path",
+						text_or_null(s->files[i]->local_path), "blobUrl",
+						text_or_null(s->files[i]->blob_url), "size",
+						(json_int_t)s->files[i]->size, "sha256",
+						s->files[i]->sha256));
 	if (s->origin && s->origin->kind == FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT) {
 		json_object_set_new(origin, "kind", json_string("alert"));
 		json_object_set_new(origin, "alertId", json_string(s->origin->alert_id));
@@ -397,9 +399,9 @@ json_t *cli_status_json(const cli_status_t *s)
 	json_object_set_new(o, "captureStartTime", time_json(s->capture_start_time_ms));
 	json_object_set_new(o, "packets", json_integer(c ? (json_int_t)c->packets : 0));
 	json_object_set_new(o, "bytes", json_integer(c ? (json_int_t)c->bytes : 0));
-	json_object_set_new(o, "drops", json_integer(c ? (json_int_t)(c->kernel_drops +
-								       c->interface_drops)
-						      : 0));
+	json_object_set_new(
+		o, "drops",
+		json_integer(c ? (json_int_t)(c->kernel_drops + c->interface_drops) : 0));
 	json_object_set_new(o, "files", files);
 	json_object_set_new(o, "origin", origin);
 	json_object_set_new(o, "sessionId", text_or_null(s->session_id));
@@ -417,8 +419,7 @@ void cli_status_print_line(const cli_status_t *s, FILE *out)
 {
 	const Fleetcap__V1__Counters *c = s->counters;
 
-	fprintf(out, "%s/%s/%s: %s", s->subscription, s->region, s->name,
-		fc_state_name(s->state));
+	fprintf(out, "%s/%s/%s: %s", s->subscription, s->region, s->name, fc_state_name(s->state));
 	if (s->stop_reason && s->state == FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED)
 		fprintf(out, " (%s)", fc_stop_reason_name(s->stop_reason));
 	if (s->error)

@@ -32,7 +32,9 @@ struct cli_fleet {
 /* The long options every fleet command takes, and their values. */
 #define CLI_FLEET_OPTIONS                                                                          \
 	{"brokers", required_argument, NULL, 'B'}, {"prefix", required_argument, NULL, 'P'},       \
-		{"config", required_argument, NULL, 'C'}
+	{                                                                                          \
+		"config", required_argument, NULL, 'C'                                             \
+	}
 
 struct cli_fleet_args {
 	const char *brokers, *prefix, *config;
@@ -53,8 +55,7 @@ int cli_fleet_send(struct cli_fleet *f, enum fc_topic topic, const char *key,
 void cli_request_id(char out[33]);
 
 /* The full topic name. */
-const char *cli_fleet_topic(const struct cli_fleet *f, enum fc_topic topic, char *buf,
-			    size_t len);
+const char *cli_fleet_topic(const struct cli_fleet *f, enum fc_topic topic, char *buf, size_t len);
 
 /* The reader (created on first use), or NULL after printing why. */
 rd_kafka_t *cli_fleet_reader(struct cli_fleet *f);

@@ -162,7 +162,8 @@ int cli_alert(int argc, char **argv)
 			ev.severity = c;
 			break;
 		case 'h':
-			printf("usage: fleetcap alert -s SUBSCRIPTION -r REGION -t HOST --rule RULE "
+			printf("usage: fleetcap alert -s SUBSCRIPTION -r REGION -t HOST --rule "
+			       "RULE "
 			       "[--id ID]\n"
 			       "                      [--severity Info|Warning|Error|Critical] "
 			       "[--description TEXT]\n"

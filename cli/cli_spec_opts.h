@@ -35,7 +35,9 @@ enum {
 		{"file-size", required_argument, NULL, CLI_OPT_FILE_SIZE},                         \
 		{"session-time-limit", required_argument, NULL, CLI_OPT_SESSION_TIME_LIMIT},       \
 		{"blob-url", required_argument, NULL, CLI_OPT_BLOB_URL},                           \
-		{"blob-sas", required_argument, NULL, CLI_OPT_BLOB_SAS}
+	{                                                                                          \
+		"blob-sas", required_argument, NULL, CLI_OPT_BLOB_SAS                              \
+	}
 
 /*
  * Applies option c with value to spec when it is one of CLI_SPEC_OPTIONS;

@@ -83,7 +83,8 @@ static int parse(struct args *a, int argc, char **argv)
 		case OPT_TIMEOUT:
 			if (fc_parse_ll(optarg, 1, 86400 * 7, &a->timeout_s) != FC_PARSE_OK) {
 				fprintf(stderr,
-					"fleetcap wait: --timeout \"%.32s\": expected seconds from 1 "
+					"fleetcap wait: --timeout \"%.32s\": expected seconds from "
+					"1 "
 					"to 604800\n",
 					optarg);
 				return CLI_EXIT_USAGE;
@@ -123,7 +124,8 @@ static int parse(struct args *a, int argc, char **argv)
 	if (wait && (!a->for_state || (strcmp(a->for_state, "Running") != 0 &&
 				       strcmp(a->for_state, "Stopped") != 0 &&
 				       strcmp(a->for_state, "Error") != 0))) {
-		fprintf(stderr, "fleetcap wait: --for \"%.32s\": expected Running, Stopped or Error\n",
+		fprintf(stderr,
+			"fleetcap wait: --for \"%.32s\": expected Running, Stopped or Error\n",
 			a->for_state ? a->for_state : "");
 		return CLI_EXIT_USAGE;
 	}
@@ -192,8 +194,8 @@ struct listing {
 	cli_status_t **items;
 };
 
-static int collect(void *opaque, int32_t partition, int64_t offset, const char *key,
-		   size_t key_len, const void *value, size_t len)
+static int collect(void *opaque, int32_t partition, int64_t offset, const char *key, size_t key_len,
+		   const void *value, size_t len)
 {
 	struct listing *l = opaque;
 	size_t plen = strlen(l->prefix), i;
@@ -207,7 +209,8 @@ static int collect(void *opaque, int32_t partition, int64_t offset, const char *
 	/* The latest record per key wins; a key's records share a partition. */
 	for (i = 0; i < l->count; i++) {
 		const cli_status_t *have = l->items[i];
-		size_t n = strlen(have->subscription) + strlen(have->region) + strlen(have->name) + 2;
+		size_t n =
+			strlen(have->subscription) + strlen(have->region) + strlen(have->name) + 2;
 		char k[FC_TENANT_MAX * 2 + FC_NAME_MAX + 3];
 		snprintf(k, sizeof(k), "%s/%s/%s", have->subscription, have->region, have->name);
 		if (n == key_len && memcmp(k, key, key_len) == 0)
@@ -267,8 +270,8 @@ int cli_list(int argc, char **argv)
 	int32_t *all = calloc((size_t)count, sizeof(*all));
 	for (int32_t p = 0; all && p < count; p++)
 		all[p] = p;
-	if (!all || fc_kafka_read_to_end(f.reader, cli_fleet_topic(&f, FC_TOPIC_STATUS, topic,
-								   sizeof(topic)),
+	if (!all || fc_kafka_read_to_end(f.reader,
+					 cli_fleet_topic(&f, FC_TOPIC_STATUS, topic, sizeof(topic)),
 					 all, (size_t)count, 60000, collect, &l, &err) != 0) {
 		fprintf(stderr, "fleetcap list: %s\n", all ? err.msg : "out of memory");
 		free(all);

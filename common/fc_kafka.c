@@ -27,8 +27,8 @@ int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 	return 0;
 }
 
-rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list *kafka_props,
-				   struct fc_err *err)
+static rd_kafka_conf_t *conf_new(const char *brokers, const struct fc_kv_list *kafka_props,
+				 int producer, struct fc_err *err)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
@@ -36,7 +36,7 @@ rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list 
 	if (brokers && *brokers && fc_kafka_conf_set(conf, "bootstrap.servers", brokers, err) != 0)
 		goto fail;
 	/* Java-compatible partitioning, so clients in any language agree (§2). */
-	if (fc_kafka_conf_set(conf, "partitioner", "murmur2_random", err) != 0)
+	if (producer && fc_kafka_conf_set(conf, "partitioner", "murmur2_random", err) != 0)
 		goto fail;
 	for (size_t i = 0; kafka_props && i < kafka_props->count; i++)
 		if (fc_kafka_conf_set(conf, kafka_props->items[i].key, kafka_props->items[i].value,
@@ -46,6 +46,19 @@ rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list 
 fail:
 	rd_kafka_conf_destroy(conf);
 	return NULL;
+}
+
+rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list *kafka_props,
+				   struct fc_err *err)
+{
+	return conf_new(brokers, kafka_props, 1, err);
+}
+
+rd_kafka_conf_t *fc_kafka_consumer_conf_new(const char *brokers,
+					    const struct fc_kv_list *kafka_props,
+					    struct fc_err *err)
+{
+	return conf_new(brokers, kafka_props, 0, err);
 }
 
 enum fc_err_action fc_kafka_err_from_error(rd_kafka_error_t *error, const char *what,

@@ -28,6 +28,11 @@
 rd_kafka_conf_t *fc_kafka_conf_new(const char *brokers, const struct fc_kv_list *kafka_props,
 				   struct fc_err *err);
 
+/* The same for a consumer: no partitioner (a producer property). */
+rd_kafka_conf_t *fc_kafka_consumer_conf_new(const char *brokers,
+					    const struct fc_kv_list *kafka_props,
+					    struct fc_err *err);
+
 /* Sets one property, with err naming it on failure. */
 int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 		      struct fc_err *err);
@@ -84,9 +89,8 @@ int fc_topic_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
  * Called for each record read by fc_kafka_read_to_end(); value NULL is a
  * tombstone. Returns 0 to go on, -1 to stop the read with an error.
  */
-typedef int (*fc_kafka_record_fn)(void *opaque, int32_t partition, int64_t offset,
-				  const char *key, size_t key_len, const void *value,
-				  size_t len);
+typedef int (*fc_kafka_record_fn)(void *opaque, int32_t partition, int64_t offset, const char *key,
+				  size_t key_len, const void *value, size_t len);
 
 /*
  * Reads the given partitions of topic from the beginning up to their high
@@ -100,6 +104,11 @@ typedef int (*fc_kafka_record_fn)(void *opaque, int32_t partition, int64_t offse
 int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t *partitions,
 			 size_t count, int timeout_ms, fc_kafka_record_fn fn, void *opaque,
 			 struct fc_err *err);
+
+/* The low and high watermarks of a partition, asking again on transient
+ * errors until timeout_ms. 0, or -1 with err. */
+int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *lo,
+			int64_t *hi, int timeout_ms, struct fc_err *err);
 
 /* A consumer for fc_kafka_read_to_end (no group, read_committed, EOF events). */
 rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *kafka_props,

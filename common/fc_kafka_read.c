@@ -35,7 +35,7 @@ int64_t fc_wall_ms(void)
 rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *kafka_props,
 				struct fc_err *err)
 {
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(brokers, kafka_props, err);
+	rd_kafka_conf_t *conf = fc_kafka_consumer_conf_new(brokers, kafka_props, err);
 	char errstr[512];
 	rd_kafka_t *rk;
 
@@ -47,14 +47,37 @@ rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *ka
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
-	/* A reader has no group: drop a group.id that kafka.* may have set. */
-	rd_kafka_conf_set(conf, "group.id", "", errstr, sizeof(errstr));
+	/* librdkafka 2.0.2 refuses assign() without a group.id; a reader
+	 * never joins or commits, so any name will do. */
+	rd_kafka_conf_set(conf, "group.id", "fleetcap-reader", errstr, sizeof(errstr));
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (!rk) {
 		fc_err_set(err, FC_ERR_FATAL, "cannot create a Kafka reader: %s", errstr);
 		rd_kafka_conf_destroy(conf);
 	}
 	return rk;
+}
+
+int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *lo,
+			int64_t *hi, int timeout_ms, struct fc_err *err)
+{
+	int64_t deadline = fc_mono_ms() + timeout_ms;
+	rd_kafka_resp_err_t e;
+
+	/* Right after a topic is created, or while leadership moves, the
+	 * answer is "not leader" for a moment: ask again until the deadline. */
+	for (;;) {
+		e = rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, timeout_ms);
+		if (!e)
+			return 0;
+		if (fc_mono_ms() >= deadline)
+			break;
+		struct timespec pause = {0, 100 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	fc_err_set(err, FC_ERR_RETRY, "%s [%d]: cannot read the end offset: %s", topic, partition,
+		   rd_kafka_err2str(e));
+	return -1;
 }
 
 struct part {
@@ -87,13 +110,9 @@ int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t 
 	}
 	for (size_t i = 0; i < count; i++) {
 		int64_t lo, hi;
-		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-			consumer, topic, partitions[i], &lo, &hi, timeout_ms);
-		if (e) {
-			fc_err_set(err, FC_ERR_RETRY, "%s [%d]: cannot read the end offset: %s",
-				   topic, partitions[i], rd_kafka_err2str(e));
+		if (fc_kafka_watermarks(consumer, topic, partitions[i], &lo, &hi, timeout_ms,
+					err) != 0)
 			goto out;
-		}
 		parts[i].partition = partitions[i];
 		parts[i].end = hi;
 		parts[i].done = hi <= lo;

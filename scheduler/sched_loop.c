@@ -64,9 +64,10 @@ static void drop_batch(struct sched_loop *loop)
 
 /* defaults (key, value pairs, NULL-ended) first, then kafka.* from the config. */
 static rd_kafka_conf_t *new_conf(const struct sched_loop_config *c, const char *const *defaults,
-				 struct fc_err *err)
+				 int producer, struct fc_err *err)
 {
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(c->brokers, NULL, err);
+	rd_kafka_conf_t *conf = producer ? fc_kafka_conf_new(c->brokers, NULL, err)
+					 : fc_kafka_consumer_conf_new(c->brokers, NULL, err);
 
 	if (!conf)
 		return NULL;
@@ -184,7 +185,7 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 			goto fail;
 		}
 
-	if (!(conf = new_conf(config, producer_defaults, err)))
+	if (!(conf = new_conf(config, producer_defaults, 1, err)))
 		goto fail;
 	if (!(loop->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
 		fc_err_set(err, FC_ERR_FATAL, "cannot create the producer: %s", errstr);
@@ -192,7 +193,7 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 	}
 	conf = NULL; /* now owned by the producer */
 
-	if (!(conf = new_conf(config, consumer_defaults, err)) || check_assignor(conf, err) != 0)
+	if (!(conf = new_conf(config, consumer_defaults, 0, err)) || check_assignor(conf, err) != 0)
 		goto fail;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, loop);

@@ -144,13 +144,8 @@ static int catch_up(struct sched_workers *w, int32_t first, int32_t last, int ti
 
 	for (int32_t p = first; p <= last; p++) {
 		int64_t lo, hi;
-		rd_kafka_resp_err_t e =
-			rd_kafka_query_watermark_offsets(w->rk, w->topic, p, &lo, &hi, timeout_ms);
-		if (e) {
-			fc_err_set(err, FC_ERR_RETRY, "%s [%d]: %s", w->topic, p,
-				   rd_kafka_err2str(e));
+		if (fc_kafka_watermarks(w->rk, w->topic, p, &lo, &hi, timeout_ms, err) != 0)
 			return -1;
-		}
 		for (;;) {
 			rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
 			rd_kafka_topic_partition_list_add(pos, w->topic, p);

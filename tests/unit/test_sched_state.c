@@ -143,8 +143,7 @@ static void name_command(struct sched_state *st, int kind, const char *name, int
 	send_command(st, &cmd, KEY, now);
 }
 
-static void report(struct sched_state *st, const char *session, int kind, uint64_t seq,
-		   int64_t now)
+static void report(struct sched_state *st, const char *session, int kind, uint64_t seq, int64_t now)
 {
 	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
@@ -210,20 +209,20 @@ static char *last_session(void)
 	return id;
 }
 
-#define RUNNING	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
-#define QUEUED	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_QUEUED
-#define STOPPED	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
-#define ERROR	    FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
-#define E_QUOTA	    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_QUOTA_EXCEEDED
-#define E_TARGET    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND
-#define E_INVALID   FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST
-#define E_CONFLICT  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT
-#define E_AGENT	    FLEETCAP__V1__ERROR_CODE__ERROR_CODE_AGENT_STOPPED
-#define R_STARTED   FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED
-#define R_PROGRESS  FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS
-#define R_FINISHED  FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED
-#define CMD_STOP    FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_STOP
-#define CMD_DELETE  FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_DELETE
+#define RUNNING	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
+#define QUEUED	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_QUEUED
+#define STOPPED	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
+#define ERROR	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
+#define E_QUOTA	   FLEETCAP__V1__ERROR_CODE__ERROR_CODE_QUOTA_EXCEEDED
+#define E_TARGET   FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND
+#define E_INVALID  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST
+#define E_CONFLICT FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT
+#define E_AGENT	   FLEETCAP__V1__ERROR_CODE__ERROR_CODE_AGENT_STOPPED
+#define R_STARTED  FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED
+#define R_PROGRESS FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS
+#define R_FINISHED FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED
+#define CMD_STOP   FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_STOP
+#define CMD_DELETE FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_DELETE
 
 /* ------------------------------------------------------------ tests */
 
@@ -561,8 +560,7 @@ static int setup(void **state)
 static void test_rules_errors(void **state)
 {
 	static const char *bad[][2] = {
-		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"time-limit\": 99999}}]}",
-		 "time"},
+		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"time-limit\": 99999}}]}", "time"},
 		{"{\"rules\": [{\"name\": \"r\", \"minSeverity\": \"Loud\", \"capture\": {}}]}",
 		 "minSeverity"},
 		{"{\"rules\": [{\"name\": \"r\", \"colour\": 1, \"capture\": {}}]}", "colour"},

@@ -1,0 +1,90 @@
+/*
+ * it_fleet: a test harness around fleetcap-scheduler on the real broker.
+ *
+ *  - topics under a prefix unique to the run;
+ *  - scheduler processes (fork/exec, stderr to a log file so that a chatty
+ *    scheduler never blocks on a full pipe);
+ *  - a producer for commands, alerts, heartbeats and reports;
+ *  - a fake worker thread that reads every job (read_committed) and reports
+ *    like a worker: STARTED for a START job unless the host's id begins with
+ *    "silent", FINISHED with the job's reason for a STOP job unless it begins
+ *    with "silent" or "mute", and FINISHED/TimeExceeded right after STARTED
+ *    when auto_finish is set;
+ *  - a status thread that keeps every status record (read_committed), in the
+ *    order of each partition, for the tests to search and wait on.
+ *
+ * Every wait has a generous timeout that only guards against a hang.
+ */
+#ifndef IT_FLEET_H
+#define IT_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fleetcap.pb-c.h"
+
+typedef Fleetcap__V1__CaptureStatus it_status_t;
+
+struct it_fleet;
+
+/* Creates the topics (partitions each) and starts the threads. */
+struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int partitions);
+void it_fleet_stop(struct it_fleet *f);
+
+const char *it_fleet_prefix(const struct it_fleet *f);
+
+/* Worker behaviour: finish every session right after it starts. */
+void it_fleet_auto_finish(struct it_fleet *f, int on);
+
+/* A heartbeat of host in sub/region, age_ms old. */
+void it_fleet_heartbeat(struct it_fleet *f, const char *host, const char *sub, const char *region,
+			int64_t age_ms);
+
+/* Sends a create; request_id (33 bytes) gets the id used. */
+void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, const char *name,
+		     const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
+		     char *request_id);
+
+/* Sends a stop or delete (FLEETCAP__V1__COMMAND_KIND__…). */
+void it_fleet_command(struct it_fleet *f, int kind, const char *sub, const char *region,
+		      const char *name);
+
+void it_fleet_alert(struct it_fleet *f, const char *sub, const char *region, const char *target,
+		    const char *rule, const char *alert_id, int severity);
+
+/* Waits until every record produced so far has been delivered. */
+void it_fleet_flush(struct it_fleet *f);
+
+/*
+ * The first status answering request_id, as a copy to free with
+ * fleetcap__v1__capture_status__free_unpacked; NULL after timeout_s.
+ */
+it_status_t *it_fleet_answer(struct it_fleet *f, const char *request_id, int timeout_s);
+
+/* The first status of sub/region/name in state (after any earlier ones); NULL after timeout_s. */
+it_status_t *it_fleet_wait_state(struct it_fleet *f, const char *key, int state, int timeout_s);
+
+/* START (or STOP) jobs seen so far whose session or spec names name (NULL = all). */
+size_t it_fleet_jobs(struct it_fleet *f, int kind, const char *name);
+
+/* Copies of every status record / job seen so far (caller frees the array only). */
+size_t it_fleet_statuses(struct it_fleet *f, it_status_t ***out);
+size_t it_fleet_all_jobs(struct it_fleet *f, Fleetcap__V1__Job ***out);
+
+/* Reads the whole ledger topic (read_committed) and calls fn per record. */
+void it_fleet_read_ledger(struct it_fleet *f,
+			  void (*fn)(void *opaque, const Fleetcap__V1__LedgerState *ls),
+			  void *opaque);
+
+/* A scheduler process with "-X" settings (NULL-terminated "key=value" list). */
+pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const *settings,
+		     char *log_path, size_t log_len);
+
+/* Waits until the log file holds text (the scheduler's readiness lines). 0 when found. */
+int it_sched_wait_log(const char *log_path, const char *text, int timeout_s);
+
+/* SIGTERM (graceful) or SIGKILL; returns the exit status. */
+int it_sched_stop(pid_t pid, int sig);
+
+#endif
