@@ -116,6 +116,8 @@ int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t 
 		parts[i].partition = partitions[i];
 		parts[i].end = hi;
 		parts[i].done = hi <= lo;
+		FC_DEBUG("kafka", "%s [%d]: reading offsets %lld to %lld", topic, partitions[i],
+			 (long long)lo, (long long)hi);
 		if (!parts[i].done) {
 			rd_kafka_topic_partition_list_add(list, topic, partitions[i])->offset =
 				RD_KAFKA_OFFSET_BEGINNING;
@@ -147,6 +149,8 @@ int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t 
 					 ? find_part(parts, count, m->partition)
 					 : NULL;
 		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			FC_DEBUG("kafka", "%s [%d]: end of partition at %lld", topic, m->partition,
+				 (long long)m->offset);
 			if (p && !p->done && m->offset >= p->end) {
 				p->done = 1;
 				remaining--;

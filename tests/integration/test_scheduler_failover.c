@@ -1,0 +1,260 @@
+/*
+ * Exactly-once admission across a crash, on the real broker: two scheduler
+ * instances in one group share 2,000 creates over 50 quota keys (quota 2,
+ * sent in bursts so that the quota bites), and one instance is killed with
+ * SIGKILL halfway through the stream. The survivor takes over its
+ * partitions, replays their ledger, and goes on. Then, in what the two
+ * committed (read_committed):
+ *
+ *  - every create has exactly one final answer (Stopped, or Error);
+ *  - no session got two START jobs, and no capture name two sessions;
+ *  - every admitted create has its START job, and nothing else has one;
+ *  - no key is over quota in any ledger record, nor at any moment of the
+ *    status history (admissions and ends ordered by the scheduler's clock).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "it_env.h"
+#include "it_fleet.h"
+
+#define KEYS	   50
+#define ROUNDS	   10
+#define PER_ROUND  4 /* creates per key per round */
+#define CREATES	   (KEYS * ROUNDS * PER_ROUND)
+#define QUOTA	   2
+#define PARTITIONS 6
+
+#define RUNNING FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
+#define STOPPED FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
+#define ERROR	FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
+
+static char requests[CREATES][33];
+static char names[CREATES][24];
+
+static int final_state(const it_status_t *s)
+{
+	return s->state == STOPPED || s->state == ERROR;
+}
+
+/* Final answers per request; returns how many requests have at least one. */
+static size_t count_finals(it_status_t **all, size_t n, int *finals)
+{
+	size_t answered = 0;
+
+	memset(finals, 0, CREATES * sizeof(*finals));
+	for (size_t i = 0; i < n; i++) {
+		if (!final_state(all[i]) || strncmp(all[i]->request_id, "req-", 4) != 0)
+			continue;
+		for (int r = 0; r < CREATES; r++)
+			if (strcmp(all[i]->request_id, requests[r]) == 0) {
+				answered += finals[r]++ == 0;
+				break;
+			}
+	}
+	return answered;
+}
+
+static void check_ledger(void *opaque, const Fleetcap__V1__LedgerState *ls)
+{
+	size_t *records = opaque;
+
+	(*records)++;
+	if (ls->n_active > QUOTA)
+		fail_msg("ledger of %s/%s holds %zu active sessions, quota %d", ls->subscription,
+			 ls->region, ls->n_active, QUOTA);
+}
+
+struct event {
+	int64_t time;
+	int key;
+	int delta; /* +1 admission, -1 end */
+};
+
+static int by_time(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->delta - y->delta; /* ends before admissions at the same ms */
+}
+
+static int region_index(const char *region)
+{
+	return atoi(region + 1);
+}
+
+static void test_failover(void **state)
+{
+	struct it_fleet *fleet;
+	char prefix[64], log_a[256], log_b[256], host[32], region[8];
+	static const char *settings[] = {"quota.default=2", "lease.grace.s=60", "tick.ms=100",
+					 NULL};
+	int *finals = calloc(CREATES, sizeof(int));
+	(void)state;
+
+	it_unique(prefix, sizeof(prefix), "it-failover-");
+	strcat(prefix, ".");
+	fleet = it_fleet_start(it_require_env("FLEETCAP_BROKERS"), prefix, PARTITIONS);
+	it_fleet_auto_finish(fleet, 1);
+	for (int k = 0; k < KEYS; k++) {
+		snprintf(host, sizeof(host), "host-%02d", k);
+		snprintf(region, sizeof(region), "r%02d", k);
+		it_fleet_heartbeat(fleet, host, "sub-f", region, 0);
+	}
+	pid_t a = it_sched_start(fleet, "a", settings, log_a, sizeof(log_a));
+	pid_t b = it_sched_start(fleet, "b", settings, log_b, sizeof(log_b));
+	if (it_sched_wait_log(log_a, "ledger replayed", 120) ||
+	    it_sched_wait_log(log_b, "ledger replayed", 120))
+		fail_msg("the schedulers did not get partitions; see %s and %s", log_a, log_b);
+
+	/* Warm-up: one capture per key, so that both instances have committed
+	 * transactions of their own before the stream starts. */
+	for (int k = 0; k < KEYS; k++) {
+		char req[33], name[16];
+		snprintf(host, sizeof(host), "host-%02d", k);
+		snprintf(region, sizeof(region), "r%02d", k);
+		snprintf(name, sizeof(name), "warm-%02d", k);
+		it_fleet_create(fleet, "sub-f", region, name, host, 600, 0, req);
+		it_status_t *s = it_fleet_answer(fleet, req, 120);
+		if (!s)
+			fail_msg("no answer to the warm-up create of %s; see %s and %s", region,
+				 log_a, log_b);
+		fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	}
+
+	int sent = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int k = 0; k < KEYS; k++)
+			for (int i = 0; i < PER_ROUND; i++, sent++) {
+				snprintf(host, sizeof(host), "host-%02d", k);
+				snprintf(region, sizeof(region), "r%02d", k);
+				snprintf(names[sent], sizeof(names[sent]), "c%04d", sent);
+				it_fleet_create(fleet, "sub-f", region, names[sent], host, 600, 0,
+						requests[sent]);
+			}
+		it_fleet_flush(fleet);
+		if (round == ROUNDS / 2 - 1) {
+			/* Kill a while both are busy: once a good part of what was
+			 * sent is answered, and with more on its way. */
+			size_t answered = 0;
+			for (int waited = 0; waited < 600 && answered < (size_t)sent / 2;
+			     waited++) {
+				it_status_t **now;
+				size_t n_now = it_fleet_statuses(fleet, &now);
+				answered = count_finals(now, n_now, finals);
+				free(now);
+				struct timespec tick = {0, 100 * 1000 * 1000};
+				nanosleep(&tick, NULL);
+			}
+			assert_int_equal(it_sched_stop(a, SIGKILL), 128 + SIGKILL);
+			fprintf(stderr, "killed instance a after %d creates, %zu answered\n", sent,
+				answered);
+		}
+		struct timespec pause = {0, 300 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+
+	/* Wait (a guard against a hang, not a bound) until all are answered. */
+	it_status_t **all = NULL;
+	size_t n = 0, answered = 0;
+	for (int waited = 0; waited < 240; waited++) {
+		free(all);
+		n = it_fleet_statuses(fleet, &all);
+		if ((answered = count_finals(all, n, finals)) == CREATES)
+			break;
+		sleep(1);
+	}
+	fprintf(stderr, "%zu of %d creates answered, %zu status records\n", answered, CREATES, n);
+	assert_int_equal(answered, CREATES);
+	sleep(2); /* a duplicate would come right behind */
+	free(all);
+	n = it_fleet_statuses(fleet, &all);
+	count_finals(all, n, finals);
+	int admitted = 0;
+	for (int r = 0; r < CREATES; r++)
+		if (finals[r] != 1)
+			fail_msg("create %s (%s) has %d final answers", requests[r], names[r],
+				 finals[r]);
+
+	/* Jobs: one START per session, one session per name, one per admission. */
+	Fleetcap__V1__Job **jobs;
+	size_t n_jobs = it_fleet_all_jobs(fleet, &jobs), starts = 0;
+	for (size_t i = 0; i < n_jobs; i++) {
+		if (jobs[i]->kind != FLEETCAP__V1__JOB_KIND__JOB_KIND_START)
+			continue;
+		starts++;
+		for (size_t j = i + 1; j < n_jobs; j++)
+			if (jobs[j]->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START &&
+			    (strcmp(jobs[i]->session_id, jobs[j]->session_id) == 0 ||
+			     strcmp(jobs[i]->spec->name, jobs[j]->spec->name) == 0))
+				fail_msg("START produced twice: %s and %s", jobs[i]->session_id,
+					 jobs[j]->session_id);
+	}
+	for (size_t i = 0; i < n; i++)
+		admitted += all[i]->state == STOPPED && strncmp(all[i]->request_id, "req-", 4) == 0;
+	fprintf(stderr, "%d admitted and stopped, %d rejected, %zu START jobs\n", admitted,
+		CREATES - admitted, starts);
+	assert_int_equal(starts, (size_t)admitted);
+	assert_true(admitted >= KEYS * QUOTA);	 /* the stream was admitted ... */
+	assert_true(CREATES - admitted >= KEYS); /* ... and the quota did bite */
+	free(jobs);
+
+	/* Quota in the status history: admissions (first Running of a session)
+	 * and ends (its final status), ordered by the scheduler's clock. */
+	struct event *events = calloc(2 * n + 1, sizeof(*events));
+	size_t n_events = 0;
+	for (size_t i = 0; i < n; i++) {
+		const it_status_t *s = all[i];
+		if (!*s->session_id)
+			continue;
+		int first_running = 0;
+		if (s->state == RUNNING) {
+			first_running = 1;
+			for (size_t j = 0; j < i && first_running; j++)
+				first_running = strcmp(all[j]->session_id, s->session_id) != 0;
+		}
+		if (first_running || final_state(s))
+			events[n_events++] =
+				(struct event){s->updated_time_ms, region_index(s->region),
+					       final_state(s) ? -1 : +1};
+	}
+	qsort(events, n_events, sizeof(*events), by_time);
+	int active[KEYS] = {0};
+	for (size_t i = 0; i < n_events; i++) {
+		active[events[i].key] += events[i].delta;
+		if (active[events[i].key] > QUOTA)
+			fail_msg("key sub-f/r%02d has %d active sessions at %lld", events[i].key,
+				 active[events[i].key], (long long)events[i].time);
+	}
+	free(events);
+	free(all);
+
+	/* Quota in every committed ledger record. */
+	size_t records = 0;
+	it_fleet_read_ledger(fleet, check_ledger, &records);
+	fprintf(stderr, "%zu ledger records checked\n", records);
+	assert_true(records > 0);
+
+	assert_int_equal(it_sched_stop(b, SIGTERM), 0);
+	it_fleet_stop(fleet);
+	free(finals);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_failover),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
