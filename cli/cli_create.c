@@ -46,7 +46,9 @@ static void create_usage(FILE *out)
 		"slot\n"
 		"                            instead of failing with QuotaExceeded (default 0)\n"
 		"      --wait                wait for the answer and print each state change\n"
-		"      --timeout S           with --wait: give up after S seconds (default 60)\n"
+		"      --timeout S           give up waiting for Kafka (default 30 s) and, with\n"
+		"                            --wait, for the answer (default 60 s) after S "
+		"seconds\n"
 		"      --json                print the answer (or the request) as JSON\n"
 		"\n"
 		"Exit codes: 0 sent (or, with --wait, admitted: Running or Queued), 1 Kafka\n"
@@ -115,7 +117,7 @@ int cli_create(int argc, char **argv)
 	struct fc_field_errors errs;
 	fc_spec_t *spec = fc_spec_new();
 	long long timeout_s = 60;
-	int wait = 0, json = 0, usage_error = 0, c, rc;
+	int timeout_given = 0, wait = 0, json = 0, usage_error = 0, c, rc;
 	char request_id[33], key[FC_TENANT_MAX * 2 + 2];
 
 	if (!spec)
@@ -144,6 +146,7 @@ int cli_create(int argc, char **argv)
 			wait = 1;
 			break;
 		case OPT_TIMEOUT:
+			timeout_given = 1;
 			if (fc_parse_ll(optarg, 1, 86400, &timeout_s) != FC_PARSE_OK)
 				fc_field_errors_add(
 					&errs, "timeout",
@@ -181,6 +184,8 @@ int cli_create(int argc, char **argv)
 		fc_spec_free(spec);
 		return rc;
 	}
+	if (timeout_given)
+		fleet.send_timeout_ms = (int)timeout_s * 1000;
 
 	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
 	cli_request_id(request_id);

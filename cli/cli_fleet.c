@@ -67,6 +67,7 @@ int cli_fleet_open(struct cli_fleet *f, const char *command, const struct cli_fl
 
 	memset(f, 0, sizeof(*f));
 	f->command = command;
+	f->send_timeout_ms = SEND_TIMEOUT_MS;
 	if (!path && access(DEFAULT_CONFIG, R_OK) == 0)
 		path = DEFAULT_CONFIG;
 	if (fc_config_load(file_defs, &fc, path, NULL, 0, &err) != 0) {
@@ -194,7 +195,7 @@ int cli_fleet_send(struct cli_fleet *f, enum fc_topic topic, const char *key,
 			      RD_KAFKA_V_END);
 	free(buf);
 	if (!e) {
-		rd_kafka_flush(f->producer, SEND_TIMEOUT_MS);
+		rd_kafka_flush(f->producer, f->send_timeout_ms);
 		e = result == RD_KAFKA_RESP_ERR__IN_PROGRESS ? RD_KAFKA_RESP_ERR__TIMED_OUT
 							     : result;
 	}

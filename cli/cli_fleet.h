@@ -27,6 +27,7 @@ struct cli_fleet {
 	struct fc_kv_list kafka; /* kafka.* keys of the config file */
 	rd_kafka_t *producer;
 	rd_kafka_t *reader;
+	int send_timeout_ms; /* how long cli_fleet_send waits for Kafka (30 s) */
 };
 
 /* The long options every fleet command takes, and their values. */

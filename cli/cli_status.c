@@ -154,6 +154,11 @@ static void print_details(const cli_status_t *s)
 		else if (json_is_integer(v))
 			printf("  %-17s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(v));
 	}
+	if (s->origin && s->origin->kind == FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT)
+		printf("  %-17s alert %s (rule %s)\n", "origin", s->origin->alert_id,
+		       s->origin->rule);
+	else
+		printf("  %-17s manual\n", "origin");
 	json_decref(o);
 }
 

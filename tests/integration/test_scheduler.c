@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "fc_spec.h"
 #include "it_env.h"
 #include "it_fleet.h"
+#include "it_proc.h"
 #include "sched_alerts.h"
 
 #define RUNNING	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
@@ -319,6 +321,114 @@ static void test_restart_restores_state(void **state)
 	expect_answer(req[11], RUNNING, 0);
 }
 
+/* Runs the fleetcap CLI with args (NULL-ended) against the test's topics. */
+static int cli(struct it_proc *p, const char *const *args)
+{
+	char *argv[40];
+	size_t n = 0;
+	static char brokers[256], prefix[80];
+
+	snprintf(brokers, sizeof(brokers), "--brokers=%s", it_require_env("FLEETCAP_BROKERS"));
+	snprintf(prefix, sizeof(prefix), "--prefix=%s", it_fleet_prefix(fleet));
+	argv[n++] = (char *)FLEETCAP_BIN;
+	argv[n++] = (char *)args[0];
+	argv[n++] = brokers;
+	argv[n++] = prefix;
+	for (size_t i = 1; args[i] && n < 38; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(it_proc_start(p, argv), 0);
+	return it_proc_wait(p);
+}
+
+static void expect_cli(const char *const *args, int code, const char *in_stdout,
+		       const char *in_stderr)
+{
+	struct it_proc p;
+	int rc = cli(&p, args);
+
+	if (rc != code || (in_stdout && !strstr(p.out, in_stdout)) ||
+	    (in_stderr && !strstr(p.err, in_stderr)))
+		fail_msg("fleetcap %s: exit %d (expected %d)\nstdout: %s\nstderr: %s", args[0], rc,
+			 code, p.out, p.err);
+	it_proc_free(&p);
+}
+
+static void test_cli(void **state)
+{
+	(void)state;
+
+	it_fleet_heartbeat(fleet, "host-c", "sub-cli", "r1", 0);
+	expect_cli((const char *[]){"create", "cap1", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/cap1.pcap", "--filter",
+				    "protocol=tcp,remote-port=443", "--wait", NULL},
+		   0, "sub-cli/r1/cap1: Running", NULL);
+	expect_cli((const char *[]){"create", "cap2", "-s", "sub-cli", "-r", "r1", "-t",
+				    "host-gone", "--file-path", "caps/cap2.pcap", "--wait", NULL},
+		   3, "TargetNotFound", NULL);
+	/* The same name with another spec: Conflict, exit 3; the same spec: 0. */
+	expect_cli((const char *[]){"create", "cap1", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/other.pcap", "--wait", NULL},
+		   3, "Conflict", NULL);
+	expect_cli((const char *[]){"create", "cap1", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/cap1.pcap", "--filter",
+				    "protocol=tcp,remote-port=443", "--wait", NULL},
+		   0, "Running", NULL);
+	expect_cli((const char *[]){"create", "cap3", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/x.pcap", "--time-limit", "99999", NULL},
+		   2, NULL, "--time-limit");
+
+	expect_cli((const char *[]){"show", "cap1", "-s", "sub-cli", "-r", "r1", "--json", NULL}, 0,
+		   "\"status\":\"Running\"", NULL);
+	struct it_proc p;
+	assert_int_equal(cli(&p, (const char *[]){"list", "-s", "sub-cli", "--json", NULL}), 0);
+	json_error_t jerr;
+	json_t *list = json_loads(p.out, 0, &jerr);
+	it_proc_free(&p);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+			    "cap1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "target")),
+			    "host-c");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "error")),
+			    "TargetNotFound");
+	json_decref(list);
+	expect_cli((const char *[]){"list", "-s", "sub-cli", NULL}, 0, "TargetNotFound", NULL);
+
+	expect_cli((const char *[]){"wait", "cap1", "-s", "sub-cli", "-r", "r1", "--for", "Stopped",
+				    "--timeout", "1", NULL},
+		   4, NULL, "did not reach Stopped");
+	expect_cli((const char *[]){"stop", "cap1", "-s", "sub-cli", "-r", "r1", NULL}, 0, "sent",
+		   NULL);
+	expect_cli((const char *[]){"wait", "cap1", "-s", "sub-cli", "-r", "r1", "--for", "Stopped",
+				    "--timeout", "60", NULL},
+		   0, "Stopped (StoppedByUser)", NULL);
+	expect_cli((const char *[]){"wait", "cap1", "-s", "sub-cli", "-r", "r1", "--for", "Running",
+				    "--timeout", "60", NULL},
+		   3, NULL, NULL);
+	expect_cli((const char *[]){"delete", "cap1", "-s", "sub-cli", "-r", "r1", NULL}, 0, "sent",
+		   NULL);
+	barrier("sub-cli", "r1", "host-c");
+	expect_cli((const char *[]){"show", "cap1", "-s", "sub-cli", "-r", "r1", NULL}, 1, NULL,
+		   "no capture");
+
+	expect_cli((const char *[]){"alert", "-s", "sub-cli", "-r", "r1", "-t", "host-c", "--rule",
+				    "retrans", "--id", "cli-alert", NULL},
+		   0, "sent", NULL);
+	char name[FC_NAME_MAX + 1], key[160];
+	sched_alert_capture_name("cli-alert", name, sizeof(name));
+	snprintf(key, sizeof(key), "sub-cli/r1/%s", name);
+	wait_state(key, RUNNING);
+	expect_cli((const char *[]){"show", name, "-s", "sub-cli", "-r", "r1", NULL}, 0,
+		   "alert cli-alert (rule retrans)", NULL);
+	expect_cli((const char *[]){"create", "x", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/x.pcap", "--brokers=127.0.0.1:1",
+				    "--timeout", "2", NULL},
+		   1, NULL, "Kafka did not take the request");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_target_not_found),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_lease_expiry),
+		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_restart_restores_state),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
