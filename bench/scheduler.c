@@ -1,0 +1,466 @@
+/*
+ * bench/scheduler: fleetcap-scheduler against the plain transactional loop
+ * it is built on, on the real broker (issue 5's targets: at least 0.7x the
+ * pass-through throughput, p99 command-to-job latency <= 50 ms at 1,000
+ * commands per second).
+ *
+ *   fleetcap-bench-scheduler --brokers B [--commands N] [--keys K]
+ *                            [--rate R] [--seconds S]
+ *
+ * (a) pass-through: sched_loop (the very loop the scheduler runs) with no
+ *     logic: every command is copied to `jobs` in the same transactions;
+ * (b) the scheduler: the fleetcap-scheduler binary with its state machine,
+ *     ledger and status, quota 10 per key, one registered worker per key.
+ * Both are fed the same N create commands over K keys, produced before the
+ * run starts, and measured on their output: N divided by the time from the
+ * first output record to the N-th (jobs for (a), status answers for (b)),
+ * read with read_committed so that only committed work counts.
+ * (c) latency: the scheduler with a quota no key reaches, fed R creates a
+ *     second for S seconds; per command, the time from the send to the
+ *     arrival of its START job at a read_committed consumer; p50 and p99.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fc_kafka.h"
+#include "fc_log.h"
+#include "fleetcap.pb-c.h"
+#include "sched_loop.h"
+
+struct bench {
+	const char *brokers;
+	long commands, keys, rate, seconds;
+	rd_kafka_t *producer;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench: %s\n", what);
+	exit(1);
+}
+
+static void prefix_for(char *out, size_t len, const char *what)
+{
+	snprintf(out, len, "bench-%s-%ld-%ld.", what, (long)getpid(), (long)time(NULL) % 100000);
+}
+
+static void topic(const char *prefix, enum fc_topic t, char *out)
+{
+	fc_topic_name(prefix, t, out, FC_TOPIC_NAME_MAX + 1);
+}
+
+static void produce(struct bench *b, const char *prefix, enum fc_topic t, const char *key,
+		    const ProtobufCMessage *msg)
+{
+	char name[FC_TOPIC_NAME_MAX + 1];
+	uint8_t buf[1024];
+	size_t len = protobuf_c_message_pack(msg, buf);
+	rd_kafka_resp_err_t e;
+
+	topic(prefix, t, name);
+	while ((e = rd_kafka_producev(b->producer, RD_KAFKA_V_TOPIC(name),
+				      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		rd_kafka_poll(b->producer, 10);
+	if (e)
+		die(rd_kafka_err2str(e));
+	rd_kafka_poll(b->producer, 0);
+}
+
+static void setup_topics(struct bench *b, const char *prefix)
+{
+	struct fc_err err;
+
+	if (fc_topics_create(b->producer, prefix, 12, 1, 30000, &err) != 0)
+		die(err.msg);
+	for (long k = 0; k < b->keys; k++) {
+		Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
+		char host[32], region[24];
+		snprintf(host, sizeof(host), "host-%04ld", k);
+		snprintf(region, sizeof(region), "r%04ld", k);
+		hb.host_id = host;
+		hb.subscription = (char *)"bench";
+		hb.region = region;
+		hb.time_ms = fc_wall_ms() + 3600 * 1000; /* fresh for the whole run */
+		hb.interval_s = 10;
+		produce(b, prefix, FC_TOPIC_WORKERS, host, &hb.base);
+	}
+}
+
+/* Command i: a create of "c<i>" in key i % keys, for that key's host. */
+static void send_create(struct bench *b, const char *prefix, long i)
+{
+	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
+	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
+	char name[32], host[32], region[24], key[40], req[32], path[48];
+	long k = i % b->keys;
+
+	snprintf(name, sizeof(name), "c%07ld", i);
+	snprintf(host, sizeof(host), "host-%04ld", k);
+	snprintf(region, sizeof(region), "r%04ld", k);
+	snprintf(key, sizeof(key), "bench/%s", region);
+	snprintf(req, sizeof(req), "req-%07ld", i);
+	snprintf(path, sizeof(path), "caps/%s.pcap", name);
+	spec.name = name;
+	spec.subscription = (char *)"bench";
+	spec.region = region;
+	spec.target = host;
+	spec.time_limit_s = 300;
+	spec.bytes_per_packet = 96;
+	spec.file_path = path;
+	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
+	cmd.request_id = req;
+	cmd.time_ms = fc_wall_ms();
+	cmd.spec = &spec;
+	produce(b, prefix, FC_TOPIC_COMMANDS, key, &cmd.base);
+}
+
+/* ------------------------------------------------------- output side */
+
+/* A read_committed consumer of every partition of prefix's topic t. */
+static rd_kafka_t *output_reader(struct bench *b, const char *prefix, enum fc_topic t)
+{
+	struct fc_err err;
+	char name[FC_TOPIC_NAME_MAX + 1];
+	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, NULL, &err);
+
+	if (!rk)
+		die(err.msg);
+	topic(prefix, t, name);
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(12);
+	for (int p = 0; p < 12; p++)
+		rd_kafka_topic_partition_list_add(l, name, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_assign(rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	return rk;
+}
+
+/* Counts output records until n; returns commands per second between the
+ * first and the n-th. Status answers only count creates (request "req-"). */
+static double measure(rd_kafka_t *rk, long n, int status)
+{
+	int64_t first = 0, last = 0, deadline = fc_mono_ms() + 600000;
+	long seen = 0;
+
+	while (seen < n && fc_mono_ms() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+		if (!m)
+			continue;
+		int counts = !m->err && m->len;
+		if (counts && status) {
+			Fleetcap__V1__CaptureStatus *s =
+				fleetcap__v1__capture_status__unpack(NULL, m->len, m->payload);
+			/* The admission answer: Running or Error, once per request. */
+			counts = s && strncmp(s->request_id, "req-", 4) == 0 &&
+				 s->capture_start_time_ms == 0;
+			if (s)
+				fleetcap__v1__capture_status__free_unpacked(s, NULL);
+		}
+		rd_kafka_message_destroy(m);
+		if (!counts)
+			continue;
+		if (!seen++)
+			first = fc_mono_ms();
+		last = fc_mono_ms();
+	}
+	if (seen < n)
+		die("the output did not arrive within 10 minutes");
+	return (double)(n - 1) * 1000.0 / (double)(last - first ? last - first : 1);
+}
+
+/* ---------------------------------------------------- (a) pass-through */
+
+static void pass_apply(void *opaque, enum fc_topic t, const rd_kafka_message_t *m, int64_t now)
+{
+	char key[256];
+	(void)t;
+	(void)now;
+	snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
+	sched_loop_emit(*(struct sched_loop **)opaque, FC_TOPIC_JOBS, -1, key, m->payload, m->len);
+}
+
+static int pass_assign(void *opaque, const int32_t *p, size_t n, struct fc_err *err)
+{
+	(void)opaque, (void)p, (void)n, (void)err;
+	return 0;
+}
+
+static void pass_revoke(void *opaque, const int32_t *p, size_t n)
+{
+	(void)opaque, (void)p, (void)n;
+}
+
+static volatile sig_atomic_t pass_stop;
+static struct sched_loop *pass_loop;
+
+static void *pass_main(void *arg)
+{
+	struct fc_err err;
+	(void)arg;
+	if (sched_loop_run(pass_loop, &pass_stop, &err) != 0)
+		die(err.msg);
+	return NULL;
+}
+
+static double run_pass_through(struct bench *b)
+{
+	static const enum fc_topic inputs[] = {FC_TOPIC_COMMANDS};
+	char prefix[64], group[96];
+	struct fc_err err;
+	pthread_t thread;
+
+	prefix_for(prefix, sizeof(prefix), "pass");
+	snprintf(group, sizeof(group), "%sgroup", prefix);
+	setup_topics(b, prefix);
+	for (long i = 0; i < b->commands; i++)
+		send_create(b, prefix, i);
+	rd_kafka_flush(b->producer, 60000);
+	struct sched_loop_config lc = {.brokers = b->brokers,
+				       .topic_prefix = prefix,
+				       .group_id = group,
+				       .transactional_id = prefix,
+				       .batch_max = 1000,
+				       .batch_ms = 5,
+				       .tick_ms = 250,
+				       .inputs = inputs,
+				       .input_count = 1};
+	/* apply emits through the loop, which it finds through this pointer. */
+	struct sched_loop_ops ops = {.opaque = &pass_loop,
+				     .on_assign = pass_assign,
+				     .on_revoke = pass_revoke,
+				     .apply = pass_apply};
+	if (!(pass_loop = sched_loop_new(&lc, &ops, &err)))
+		die(err.msg);
+	rd_kafka_t *out = output_reader(b, prefix, FC_TOPIC_JOBS);
+	pthread_create(&thread, NULL, pass_main, NULL);
+	double rate = measure(out, b->commands, 0);
+	pass_stop = 1;
+	pthread_join(thread, NULL);
+	sched_loop_destroy(pass_loop);
+	rd_kafka_destroy(out);
+	return rate;
+}
+
+/* ------------------------------------------------------ (b) scheduler */
+
+static pid_t start_scheduler(struct bench *b, const char *prefix, const char *quota)
+{
+	char brokers[300], pre[96], q[64];
+	pid_t pid;
+
+	snprintf(brokers, sizeof(brokers), "brokers=%s", b->brokers);
+	snprintf(pre, sizeof(pre), "topics.prefix=%s", prefix);
+	snprintf(q, sizeof(q), "quota.default=%s", quota);
+	if ((pid = fork()) == 0) {
+		/* No worker answers in the bench: a long lease keeps admitted
+		 * sessions from expiring (and answering twice) during the run. */
+		char *argv[] = {(char *)FLEETCAP_SCHEDULER_BIN,
+				"-X",
+				brokers,
+				"-X",
+				pre,
+				"-X",
+				q,
+				"-X",
+				"instance.id=bench",
+				"-X",
+				"log.level=warn",
+				"-X",
+				"lease.grace.s=3600",
+				NULL};
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_scheduler(pid_t pid)
+{
+	int status;
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+}
+
+static double run_scheduler(struct bench *b)
+{
+	char prefix[64];
+
+	prefix_for(prefix, sizeof(prefix), "sched");
+	setup_topics(b, prefix);
+	for (long i = 0; i < b->commands; i++)
+		send_create(b, prefix, i);
+	rd_kafka_flush(b->producer, 60000);
+	rd_kafka_t *out = output_reader(b, prefix, FC_TOPIC_STATUS);
+	pid_t pid = start_scheduler(b, prefix, "10");
+	double rate = measure(out, b->commands, 1);
+	stop_scheduler(pid);
+	rd_kafka_destroy(out);
+	return rate;
+}
+
+/* -------------------------------------------------------- (c) latency */
+
+struct latency {
+	struct bench *b;
+	const char *prefix;
+	int64_t *sent_us; /* per command, CLOCK_MONOTONIC */
+	double *ms;
+	long received;
+	long total;
+};
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *receive_jobs(void *arg)
+{
+	struct latency *l = arg;
+	rd_kafka_t *rk = output_reader(l->b, l->prefix, FC_TOPIC_JOBS);
+	int64_t deadline = fc_mono_ms() + (l->b->seconds + 120) * 1000;
+
+	while (l->received < l->total && fc_mono_ms() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (!m)
+			continue;
+		int64_t now = mono_us();
+		Fleetcap__V1__Job *job =
+			!m->err && m->len ? fleetcap__v1__job__unpack(NULL, m->len, m->payload)
+					  : NULL;
+		rd_kafka_message_destroy(m);
+		if (!job)
+			continue;
+		long i = job->spec ? atol(job->spec->name + 1) : -1;
+		if (i >= 0 && i < l->total && l->sent_us[i])
+			l->ms[l->received++] = (double)(now - l->sent_us[i]) / 1000.0;
+		fleetcap__v1__job__free_unpacked(job, NULL);
+	}
+	rd_kafka_destroy(rk);
+	return NULL;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void run_latency(struct bench *b, double *p50, double *p99, long *count)
+{
+	char prefix[64];
+	pthread_t thread;
+	struct latency l = {.b = b, .prefix = prefix, .total = b->rate * b->seconds};
+
+	prefix_for(prefix, sizeof(prefix), "latency");
+	setup_topics(b, prefix);
+	rd_kafka_flush(b->producer, 60000);
+	l.sent_us = calloc((size_t)l.total, sizeof(*l.sent_us));
+	l.ms = calloc((size_t)l.total, sizeof(*l.ms));
+	pid_t pid = start_scheduler(b, prefix, "100000");
+	/* Warm-up: the scheduler has joined and answers. */
+	rd_kafka_t *status = output_reader(b, prefix, FC_TOPIC_STATUS);
+	send_create(b, prefix, l.total + 1);
+	rd_kafka_flush(b->producer, 10000);
+	measure(status, 1, 1);
+	rd_kafka_destroy(status);
+	pthread_create(&thread, NULL, receive_jobs, &l);
+	int64_t start = mono_us(), gap = 1000000 / b->rate;
+	for (long i = 0; i < l.total; i++) {
+		int64_t due = start + i * gap, now = mono_us();
+		if (due > now) {
+			struct timespec ts = {0, (long)(due - now) * 1000};
+			nanosleep(&ts, NULL);
+		}
+		l.sent_us[i] = mono_us();
+		send_create(b, prefix, i);
+		rd_kafka_flush(b->producer, 1000); /* as a CLI does: one command, sent now */
+	}
+	pthread_join(thread, NULL);
+	stop_scheduler(pid);
+	qsort(l.ms, (size_t)l.received, sizeof(double), by_value);
+	*count = l.received;
+	*p50 = l.received ? l.ms[l.received / 2] : -1;
+	*p99 = l.received ? l.ms[(long)(l.received * 0.99)] : -1;
+	free(l.sent_us);
+	free(l.ms);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"brokers", required_argument, NULL, 'b'},
+		{"commands", required_argument, NULL, 'n'},
+		{"keys", required_argument, NULL, 'k'},
+		{"rate", required_argument, NULL, 'r'},
+		{"seconds", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct bench b = {.brokers = getenv("FLEETCAP_BROKERS"),
+			  .commands = 50000,
+			  .keys = 1000,
+			  .rate = 1000,
+			  .seconds = 30};
+	struct fc_err err;
+	char errstr[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			b.brokers = optarg;
+			break;
+		case 'n':
+			b.commands = atol(optarg);
+			break;
+		case 'k':
+			b.keys = atol(optarg);
+			break;
+		case 'r':
+			b.rate = atol(optarg);
+			break;
+		case 's':
+			b.seconds = atol(optarg);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (!b.brokers || b.commands < 2 || b.keys < 1 || b.rate < 1 || b.seconds < 1)
+		die("usage: fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] "
+		    "[--rate R] [--seconds S]");
+	fc_log_set_level(FC_LOG_WARN);
+	rd_kafka_conf_t *conf = fc_kafka_conf_new(b.brokers, NULL, &err);
+	if (!conf || fc_kafka_conf_set(conf, "linger.ms", "1", &err) ||
+	    fc_kafka_conf_set(conf, "enable.idempotence", "true", &err))
+		die(err.msg);
+	if (!(b.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
+		die(errstr);
+
+	printf("%ld create commands over %ld keys\n", b.commands, b.keys);
+	double pass = run_pass_through(&b);
+	printf("(a) pass-through loop: %.0f commands/s\n", pass);
+	fflush(stdout);
+	double sched = run_scheduler(&b);
+	printf("(b) fleetcap-scheduler: %.0f commands/s\n", sched);
+	printf("ratio (b)/(a): %.2f (target >= 0.7)\n", sched / pass);
+	fflush(stdout);
+	double p50, p99;
+	long count;
+	run_latency(&b, &p50, &p99, &count);
+	printf("(c) command-to-job latency at %ld commands/s for %ld s: %ld jobs, p50 %.1f ms, "
+	       "p99 %.1f ms (target p99 <= 50 ms)\n",
+	       b.rate, b.seconds, count, p50, p99);
+	rd_kafka_destroy(b.producer);
+	return 0;
+}
