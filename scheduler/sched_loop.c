@@ -357,6 +357,8 @@ static int commit_batch(struct sched_loop *loop, struct fc_err *err)
 	enum fc_err_action action;
 	struct fc_err step;
 
+	int64_t t0 = fc_mono_ms(), t1;
+
 	if (loop->batch_failed)
 		return abort_batch(loop, "a record could not be produced", err);
 	if (loop->batch_count) {
@@ -376,6 +378,7 @@ static int commit_batch(struct sched_loop *loop, struct fc_err *err)
 			return abort_batch(loop, step.msg, err);
 		}
 	}
+	t1 = fc_mono_ms();
 	for (;;) {
 		error = rd_kafka_commit_transaction(loop->producer, -1);
 		action = fc_kafka_err_from_error(error, "commit_transaction", &step);
@@ -388,6 +391,8 @@ static int commit_batch(struct sched_loop *loop, struct fc_err *err)
 		*err = step;
 		return -1;
 	}
+	FC_DEBUG("sched", "transaction of %zu records: offsets %lld ms, commit %lld ms",
+		 loop->batch_count, (long long)(t1 - t0), (long long)(fc_mono_ms() - t1));
 	loop->txn_open = 0;
 	loop->commits++;
 	if (loop->ops.committed)

@@ -1119,11 +1119,33 @@ static int key_empty(const ledger_t *ls)
 	return !ls->n_active && !ls->n_queued && !ls->n_finished && !ls->n_cooldowns;
 }
 
+/* 1 when k's state is what it was before the batch (a rejected create, a
+ * stale report): nothing to write to the ledger. */
+static int key_unchanged(const struct sched_key *k)
+{
+	size_t len = protobuf_c_message_get_packed_size(&k->ls->base);
+	uint8_t stack[8192], *buf = stack;
+	int same;
+
+	if (!k->existed || len != k->before_len)
+		return 0;
+	if (len > sizeof(stack) && !(buf = malloc(len)))
+		return 0;
+	protobuf_c_message_pack(&k->ls->base, buf);
+	same = memcmp(buf, k->before, len) == 0;
+	if (buf != stack)
+		free(buf);
+	return same;
+}
+
 size_t sched_state_flush(struct sched_state *st, int64_t now_ms)
 {
 	size_t n = 0;
 
-	for (struct sched_key *k = st->touched; k; k = k->next_touched, n++) {
+	for (struct sched_key *k = st->touched; k; k = k->next_touched) {
+		if (key_unchanged(k))
+			continue;
+		n++;
 		if (key_empty(k->ls) && !k->ls->session_counter) {
 			emit_message(st, FC_TOPIC_LEDGER, k->partition, k->key, NULL);
 			continue;
