@@ -130,11 +130,7 @@ static rd_kafka_t *output_reader(struct bench *b, const char *prefix, enum fc_to
 {
 	struct fc_err err;
 	char name[FC_TOPIC_NAME_MAX + 1];
-	struct fc_kv wait = {(char *)"fetch.wait.max.ms", getenv("BENCH_FETCH_WAIT")
-								  ? getenv("BENCH_FETCH_WAIT")
-								  : (char *)"500"};
-	struct fc_kv_list props = {1, &wait};
-	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, &props, &err);
+	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, NULL, &err);
 
 	if (!rk)
 		die(err.msg);
@@ -291,21 +287,10 @@ static pid_t start_scheduler(struct bench *b, const char *prefix, const char *qu
 	if ((pid = fork()) == 0) {
 		/* No worker answers in the bench: a long lease keeps admitted
 		 * sessions from expiring (and answering twice) during the run. */
-		char *argv[] = {(char *)FLEETCAP_SCHEDULER_BIN,
-				"-X",
-				brokers,
-				"-X",
-				pre,
-				"-X",
-				q,
-				"-X",
-				"instance.id=bench",
-				"-X",
-				getenv("BENCH_SCHED_LOG") ? getenv("BENCH_SCHED_LOG")
-							  : "log.level=warn",
-				"-X",
-				"lease.grace.s=3600",
-				"-X",
+		char *argv[] = {(char *)FLEETCAP_SCHEDULER_BIN, "-X", brokers, "-X", pre, "-X", q,
+				"-X", "instance.id=bench", "-X", "log.level=warn", "-X",
+				"lease.grace.s=3600", "-X",
+				/* One more setting to try, e.g. BENCH_SCHED_X=kafka.linger.ms=5. */
 				getenv("BENCH_SCHED_X") ? getenv("BENCH_SCHED_X") : "batch.ms=5",
 				NULL};
 		execv(argv[0], argv);
@@ -387,11 +372,6 @@ static void *receive_jobs(void *arg)
 		if (i >= l->warm && i < l->total && l->sent_us[i]) {
 			l->to_apply_ms[l->received] = (double)(job->time_ms - l->sent_wall_ms[i]);
 			l->to_visible_ms[l->received] = (double)(fc_wall_ms() - job->time_ms);
-			if (getenv("BENCH_TRACE"))
-				fprintf(stderr, "trace %ld %lld %.1f %.0f\n", i,
-					(long long)job->time_ms,
-					(double)(now - l->sent_us[i]) / 1000.0,
-					l->to_visible_ms[l->received]);
 			l->ms[l->received++] = (double)(now - l->sent_us[i]) / 1000.0;
 		}
 		fleetcap__v1__job__free_unpacked(job, NULL);

@@ -608,11 +608,12 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 	ssize_t i;
 	entry_t *e = NULL;
 
-	if (fc_spec_digest(spec, digest) != 0)
-		goto oom;
+	/* The digest is computed only when needed: most creates at a full key
+	 * are rejected without it. */
 	/* The same name: a no-op when the spec is the same, else Conflict. */
-	if ((i = find_named(ls->active, ls->n_active, spec->name)) >= 0 ||
-	    (i = find_named(ls->queued, ls->n_queued, spec->name)) >= 0) {
+	if (((i = find_named(ls->active, ls->n_active, spec->name)) >= 0 ||
+	     (i = find_named(ls->queued, ls->n_queued, spec->name)) >= 0) &&
+	    fc_spec_digest(spec, digest) == 0) {
 		int queued = find_named(ls->active, ls->n_active, spec->name) < 0;
 		entry_t *have = queued ? ls->queued[i] : ls->active[i];
 		int same = same_digest(&have->spec_digest, digest);
@@ -628,7 +629,8 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 		emit_status(st, k, have, have->spec, &a, now);
 		goto done;
 	}
-	if ((i = find_finished(ls, spec->name)) >= 0 && ls->finished[i]->status) {
+	if ((i = find_finished(ls, spec->name)) >= 0 && ls->finished[i]->status &&
+	    fc_spec_digest(spec, digest) == 0) {
 		int same = same_digest(&ls->finished[i]->spec_digest, digest);
 		emit_kept_status(st, k, ls->finished[i]->status, request_id,
 				 same ? 0 : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT,
@@ -655,7 +657,7 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 		goto done;
 	}
 
-	if (!(e = calloc(1, sizeof(*e))))
+	if (fc_spec_digest(spec, digest) != 0 || !(e = calloc(1, sizeof(*e))))
 		goto oom;
 	fleetcap__v1__ledger_entry__init(e);
 	char session[SESSION_MAX];
