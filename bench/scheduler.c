@@ -4,11 +4,12 @@
  * pass-through throughput, p99 command-to-job latency <= 50 ms at 1,000
  * commands per second).
  *
- *   fleetcap-bench-scheduler --brokers B [--commands N] [--keys K]
- *                            [--rate R] [--seconds S]
+ *   fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] [--partitions P]
+ *                            [--batch B] [--rate R] [--seconds S]
  *
  * (a) pass-through: sched_loop (the very loop the scheduler runs) with no
- *     logic: every command is copied to `jobs` in the same transactions;
+ *     logic: every command is decoded and re-encoded as a START job for its
+ *     target, in the same transactions;
  * (b) the scheduler: the fleetcap-scheduler binary with its state machine,
  *     ledger and status, quota 10 per key, one registered worker per key.
  * Both are fed the same N create commands over K keys, produced before the
@@ -36,7 +37,7 @@
 
 struct bench {
 	const char *brokers;
-	long commands, keys, rate, seconds;
+	long commands, keys, rate, seconds, partitions, batch;
 	rd_kafka_t *producer;
 };
 
@@ -79,7 +80,7 @@ static void setup_topics(struct bench *b, const char *prefix)
 {
 	struct fc_err err;
 
-	if (fc_topics_create(b->producer, prefix, 12, 1, 30000, &err) != 0)
+	if (fc_topics_create(b->producer, prefix, (int)b->partitions, 1, 30000, &err) != 0)
 		die(err.msg);
 	for (long k = 0; k < b->keys; k++) {
 		Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
@@ -135,8 +136,8 @@ static rd_kafka_t *output_reader(struct bench *b, const char *prefix, enum fc_to
 	if (!rk)
 		die(err.msg);
 	topic(prefix, t, name);
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(12);
-	for (int p = 0; p < 12; p++)
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)b->partitions);
+	for (int p = 0; p < b->partitions; p++)
 		rd_kafka_topic_partition_list_add(l, name, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
 	rd_kafka_assign(rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
@@ -234,7 +235,7 @@ static void start_pass_through(struct bench *b, const char *prefix)
 				       .topic_prefix = prefix,
 				       .group_id = group,
 				       .transactional_id = group,
-				       .batch_max = 1000,
+				       .batch_max = b->batch,
 				       .batch_ms = 5,
 				       .tick_ms = 250,
 				       .inputs = inputs,
@@ -278,18 +279,19 @@ static double run_pass_through(struct bench *b)
 
 static pid_t start_scheduler(struct bench *b, const char *prefix, const char *quota)
 {
-	char brokers[300], pre[96], q[64];
+	char brokers[300], pre[96], q[64], batch[48];
 	pid_t pid;
 
 	snprintf(brokers, sizeof(brokers), "brokers=%s", b->brokers);
 	snprintf(pre, sizeof(pre), "topics.prefix=%s", prefix);
 	snprintf(q, sizeof(q), "quota.default=%s", quota);
+	snprintf(batch, sizeof(batch), "batch.max=%ld", b->batch);
 	if ((pid = fork()) == 0) {
 		/* No worker answers in the bench: a long lease keeps admitted
 		 * sessions from expiring (and answering twice) during the run. */
 		char *argv[] = {(char *)FLEETCAP_SCHEDULER_BIN, "-X", brokers, "-X", pre, "-X", q,
 				"-X", "instance.id=bench", "-X", "log.level=warn", "-X",
-				"lease.grace.s=3600", "-X",
+				"lease.grace.s=3600", "-X", batch, "-X",
 				/* One more setting to try, e.g. BENCH_SCHED_X=kafka.linger.ms=5. */
 				getenv("BENCH_SCHED_X") ? getenv("BENCH_SCHED_X") : "batch.ms=5",
 				NULL};
@@ -360,7 +362,7 @@ static void *receive_jobs(void *arg)
 		int64_t now = mono_us();
 		/* Sending starts once the reader is fetching from every partition,
 		 * so that its start-up is not counted as latency. */
-		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && ++eofs >= 12)
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && ++eofs >= l->b->partitions)
 			l->ready = 1;
 		Fleetcap__V1__Job *job =
 			!m->err && m->len ? fleetcap__v1__job__unpack(NULL, m->len, m->payload)
@@ -474,7 +476,9 @@ int main(int argc, char **argv)
 			  .commands = 50000,
 			  .keys = 1000,
 			  .rate = 1000,
-			  .seconds = 30};
+			  .seconds = 30,
+			  .partitions = 12,
+			  .batch = 1000};
 	struct fc_err err;
 	char errstr[512];
 	int c;
@@ -496,13 +500,20 @@ int main(int argc, char **argv)
 		case 's':
 			b.seconds = atol(optarg);
 			break;
+		case 'p':
+			b.partitions = atol(optarg);
+			break;
+		case 'B':
+			b.batch = atol(optarg);
+			break;
 		default:
 			return 2;
 		}
 	}
-	if (!b.brokers || b.commands < 2 || b.keys < 1 || b.rate < 1 || b.seconds < 1)
+	if (!b.brokers || b.commands < 2 || b.keys < 1 || b.rate < 1 || b.seconds < 1 ||
+	    b.partitions < 1 || b.partitions > 1000 || b.batch < 1)
 		die("usage: fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] "
-		    "[--rate R] [--seconds S]");
+		    "[--rate R] [--seconds S] [--partitions P] [--batch B]");
 	fc_log_set_level(FC_LOG_WARN);
 	rd_kafka_conf_t *conf = fc_kafka_conf_new(b.brokers, NULL, &err);
 	if (!conf || fc_kafka_conf_set(conf, "linger.ms", "1", &err) ||
@@ -511,7 +522,9 @@ int main(int argc, char **argv)
 	if (!(b.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
 		die(errstr);
 
-	printf("%ld create commands over %ld keys\n", b.commands, b.keys);
+	printf("%ld create commands over %ld keys, %ld partitions per topic, batches of up to "
+	       "%ld\n",
+	       b.commands, b.keys, b.partitions, b.batch);
 	double pass = run_pass_through(&b);
 	printf("(a) pass-through loop: %.0f commands/s\n", pass);
 	fflush(stdout);

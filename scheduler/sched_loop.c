@@ -413,11 +413,8 @@ static void collect(struct sched_loop *loop, int wait_ms)
 		int64_t now = fc_mono_ms();
 		int timeout = loop->batch_count ? (int)(until > now ? until - now : 0) : wait_ms;
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(loop->consumer, timeout);
-		if (!m) {
-			if (loop->batch_count || timeout == 0)
-				return;
-			return;
-		}
+		if (!m)
+			return; /* the wait is over, with or without records */
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				FC_WARN("sched", "consumer: %s", rd_kafka_message_errstr(m));

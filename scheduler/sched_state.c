@@ -1036,8 +1036,13 @@ size_t sched_state_apply(struct sched_state *st, enum fc_topic topic, int32_t pa
 
 /* ---------------------------------------------------------------- timers */
 
-static int key_has_due(const ledger_t *ls, int64_t now)
+static int key_has_due(const struct sched_state *st, const struct sched_key *k, int64_t now)
 {
+	const ledger_t *ls = k->ls;
+
+	/* A free slot with requests waiting: the quota was raised by a restart. */
+	if (ls->n_queued && (long long)ls->n_active < quota_of(st, k))
+		return 1;
 	for (size_t i = 0; i < ls->n_active; i++)
 		if (ls->active[i]->lease_deadline_ms && ls->active[i]->lease_deadline_ms <= now)
 			return 1;
@@ -1109,7 +1114,7 @@ size_t sched_state_tick(struct sched_state *st, int64_t now_ms)
 
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket)
-			if (key_has_due(k->ls, now_ms) && touch_key(st, k->partition, k->key))
+			if (key_has_due(st, k, now_ms) && touch_key(st, k->partition, k->key))
 				tick_key(st, k, now_ms);
 	return st->emitted - before;
 }
