@@ -34,12 +34,14 @@ struct sched_key {
 	char key[KEY_MAX];
 	int32_t partition;
 	ledger_t *ls;
-	/* Batch bookkeeping: the packed state before the batch (NULL and
-	 * before_len 0 when the key did not exist), and the touched list. */
+	/* Batch bookkeeping: the touched list; whether the key existed before
+	 * the batch; and, once the batch first changes it (mutate()), its
+	 * packed state from before, for a rollback. */
 	int touched;
+	int existed;
+	int mutated;
 	uint8_t *before;
 	size_t before_len;
-	int existed;
 	struct sched_key *next_in_bucket, *next_touched;
 };
 
@@ -149,8 +151,8 @@ static ledger_t *new_ledger(const char *key)
 	return ls;
 }
 
-/* Finds or creates the key (which must hold one '/'), remembering its state
- * before the batch on first touch. NULL when out of memory. */
+/* Finds or creates the key (which must hold one '/') and puts it on the
+ * batch's touched list. NULL when out of memory. */
 static struct sched_key *touch_key(struct sched_state *st, int32_t partition, const char *key)
 {
 	struct sched_key *k = find_key(st, key);
@@ -175,17 +177,34 @@ static struct sched_key *touch_key(struct sched_state *st, int32_t partition, co
 		return k;
 	}
 	if (!k->touched) {
-		k->before_len = protobuf_c_message_get_packed_size(&k->ls->base);
-		k->before = malloc(k->before_len ? k->before_len : 1);
-		if (!k->before)
-			return NULL;
-		protobuf_c_message_pack(&k->ls->base, k->before);
 		k->existed = 1;
 		k->touched = 1;
 		k->next_touched = st->touched;
 		st->touched = k;
 	}
 	return k;
+}
+
+/*
+ * Called before the batch first changes k: keeps its packed state for a
+ * rollback and marks it for the ledger. Most inputs (a create rejected at
+ * quota, a report of an unknown session) change nothing and never get here,
+ * which spares packing the whole state of every key a batch reads.
+ */
+static void mutate(struct sched_key *k)
+{
+	if (k->mutated)
+		return;
+	k->mutated = 1;
+	if (!k->existed)
+		return;
+	k->before_len = protobuf_c_message_get_packed_size(&k->ls->base);
+	k->before = malloc(k->before_len ? k->before_len : 1);
+	if (k->before)
+		protobuf_c_message_pack(&k->ls->base, k->before);
+	else
+		FC_ERROR("sched", "out of memory: an abort of this batch cannot restore %s",
+			 k->key);
 }
 
 static void unlink_key(struct sched_state *st, struct sched_key *k)
@@ -573,6 +592,7 @@ static void admit_queued(struct sched_state *st, struct sched_key *k, int64_t no
 	char why[256];
 
 	while (ls->n_queued && (long long)ls->n_active < quota_of(st, k)) {
+		mutate(k);
 		entry_t *e = take(&ls->queued, &ls->n_queued, 0);
 		if (st->policy.target_check(st->policy.target_opaque, e->spec->target,
 					    ls->subscription, ls->region, now, why,
@@ -659,6 +679,7 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 
 	if (fc_spec_digest(spec, digest) != 0 || !(e = calloc(1, sizeof(*e))))
 		goto oom;
+	mutate(k);
 	fleetcap__v1__ledger_entry__init(e);
 	char session[SESSION_MAX];
 	snprintf(session, sizeof(session), "%s/%s#%" PRIu64, k->key, spec->name,
@@ -722,6 +743,7 @@ static void stop_or_delete(struct sched_state *st, struct sched_key *k, const ch
 
 	if ((i = find_named(ls->active, ls->n_active, name)) >= 0) {
 		entry_t *e = ls->active[i];
+		mutate(k);
 		stop_active(st, e, reason, now);
 		if (del) {
 			emit_status(st, k, e, e->spec, &a, now);
@@ -731,6 +753,7 @@ static void stop_or_delete(struct sched_state *st, struct sched_key *k, const ch
 		return;
 	}
 	if ((i = find_named(ls->queued, ls->n_queued, name)) >= 0) {
+		mutate(k);
 		entry_t *e = take(&ls->queued, &ls->n_queued, (size_t)i);
 		finish_entry(st, k, e, &a, !del, now);
 		if (del)
@@ -740,6 +763,7 @@ static void stop_or_delete(struct sched_state *st, struct sched_key *k, const ch
 	if (!del)
 		return; /* stopping a finished or unknown capture changes nothing */
 	if ((i = find_finished(ls, name)) >= 0) {
+		mutate(k);
 		finished_t *f = take(&ls->finished, &ls->n_finished, (size_t)i);
 		protobuf_c_message_free_unpacked(&f->base, NULL);
 	}
@@ -762,6 +786,7 @@ static void apply_report(struct sched_state *st, struct sched_key *k,
 		return;
 	}
 	e = ls->active[i];
+	mutate(k);
 	if (r->counters) {
 		fleetcap__v1__counters__free_unpacked(e->counters, NULL);
 		e->counters = r->counters; /* now owned by the entry */
@@ -1060,6 +1085,8 @@ static void tick_key(struct sched_state *st, struct sched_key *k, int64_t now)
 	ledger_t *ls = k->ls;
 	char why[320];
 
+	mutate(k); /* only called when something is due */
+
 	for (size_t i = 0; i < ls->n_active;) {
 		entry_t *e = ls->active[i];
 		if (!e->lease_deadline_ms || e->lease_deadline_ms > now) {
@@ -1126,32 +1153,13 @@ static int key_empty(const ledger_t *ls)
 	return !ls->n_active && !ls->n_queued && !ls->n_finished && !ls->n_cooldowns;
 }
 
-/* 1 when k's state is what it was before the batch (a rejected create, a
- * stale report): nothing to write to the ledger. */
-static int key_unchanged(const struct sched_key *k)
-{
-	size_t len = protobuf_c_message_get_packed_size(&k->ls->base);
-	uint8_t stack[8192], *buf = stack;
-	int same;
-
-	if (!k->existed || len != k->before_len)
-		return 0;
-	if (len > sizeof(stack) && !(buf = malloc(len)))
-		return 0;
-	protobuf_c_message_pack(&k->ls->base, buf);
-	same = memcmp(buf, k->before, len) == 0;
-	if (buf != stack)
-		free(buf);
-	return same;
-}
-
 size_t sched_state_flush(struct sched_state *st, int64_t now_ms)
 {
 	size_t n = 0;
 
 	for (struct sched_key *k = st->touched; k; k = k->next_touched) {
-		if (key_unchanged(k))
-			continue;
+		if (!k->mutated)
+			continue; /* nothing changed: no ledger record */
 		n++;
 		if (key_empty(k->ls) && !k->ls->session_counter) {
 			emit_message(st, FC_TOPIC_LEDGER, k->partition, k->key, NULL);
@@ -1171,6 +1179,7 @@ void sched_state_commit(struct sched_state *st)
 		k->before = NULL;
 		k->before_len = 0;
 		k->touched = 0;
+		k->mutated = 0;
 		k->next_touched = NULL;
 	}
 	st->touched = NULL;
@@ -1185,16 +1194,22 @@ void sched_state_rollback(struct sched_state *st)
 			free_key(k);
 			continue;
 		}
-		ledger_t *ls = fleetcap__v1__ledger_state__unpack(NULL, k->before_len, k->before);
-		if (ls) {
-			protobuf_c_message_free_unpacked(&k->ls->base, NULL);
-			k->ls = ls;
-		} else {
-			FC_ERROR("sched", "cannot restore %s after an abort", k->key);
+		if (k->mutated) {
+			ledger_t *ls = k->before ? fleetcap__v1__ledger_state__unpack(
+							   NULL, k->before_len, k->before)
+						 : NULL;
+			if (ls) {
+				protobuf_c_message_free_unpacked(&k->ls->base, NULL);
+				k->ls = ls;
+			} else {
+				FC_ERROR("sched", "cannot restore %s after an abort", k->key);
+			}
 		}
 		free(k->before);
 		k->before = NULL;
+		k->before_len = 0;
 		k->touched = 0;
+		k->mutated = 0;
 		k->next_touched = NULL;
 	}
 	st->touched = NULL;

@@ -240,6 +240,15 @@ static void test_quota(void **state)
 	}
 	assert_int_equal(count_topic(FC_TOPIC_JOBS), 10);
 	assert_int_equal(sched_state_active_count(st, KEY), 10);
+	sched_state_flush(st, T0 + 50);
+	sched_state_commit(st);
+	assert_int_equal(count_topic(FC_TOPIC_LEDGER), 1);
+	/* A rejection changes nothing: no ledger record for it. */
+	create(st, "cap-99", "req-99", T0 + 60);
+	expect_last(ERROR, E_QUOTA, "req-99");
+	sched_state_flush(st, T0 + 61);
+	sched_state_commit(st);
+	assert_int_equal(count_topic(FC_TOPIC_LEDGER), 1);
 	char *session = last_session();
 	report(st, session, R_FINISHED, 1, T0 + 100);
 	free(session);
