@@ -416,8 +416,14 @@ static void collect(struct sched_loop *loop, int wait_ms)
 		if (!m)
 			return; /* the wait is over, with or without records */
 		if (m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+				char why[256];
+				rd_kafka_fatal_error(loop->consumer, why, sizeof(why));
+				fc_err_set(&loop->fatal_err, FC_ERR_FATAL, "consumer: %s", why);
+				loop->fatal = 1;
+			} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 				FC_WARN("sched", "consumer: %s", rd_kafka_message_errstr(m));
+			}
 			rd_kafka_message_destroy(m);
 			continue;
 		}
