@@ -173,6 +173,8 @@ static void *worker_main(void *opaque)
 		rd_kafka_message_destroy(m);
 		if (!job)
 			continue;
+		if (strncmp(job->target, "real", 4) == 0)
+			goto keep; /* a real fleetcap-worker answers these */
 		int silent = strncmp(job->target, "silent", 6) == 0;
 		int mute = strncmp(job->target, "mute", 4) == 0;
 		if (!silent && job->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START) {
@@ -186,6 +188,7 @@ static void *worker_main(void *opaque)
 			report(f, job, FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED,
 			       job->stop_reason, 3, NULL);
 		}
+	keep:
 		pthread_mutex_lock(&f->lock);
 		push((void ***)&f->jobs, &f->n_jobs, &f->cap_jobs, job);
 		pthread_mutex_unlock(&f->lock);
@@ -454,25 +457,28 @@ void it_fleet_read_ledger(struct it_fleet *f,
 	rd_kafka_destroy(rk);
 }
 
-pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const *settings,
-		     char *log_path, size_t log_len)
+/* Starts bin with brokers, topics prefix, extra "-X" settings and one more
+ * "-X first" (NULL for none); stdout and stderr go to log_path. */
+static pid_t spawn(struct it_fleet *f, const char *bin, const char *first,
+		   const char *const *settings, const char *log_path)
 {
 	char *argv[64];
-	char x[4][320];
-	size_t n = 0, i = 0;
+	char x[3][320];
+	size_t n = 0;
 	pid_t pid;
 
-	snprintf(log_path, log_len, "/tmp/%sscheduler-%s.log", f->prefix, instance);
-	argv[n++] = (char *)FLEETCAP_SCHEDULER_BIN;
-	snprintf(x[i], sizeof(x[i]), "brokers=%s", f->brokers);
+	argv[n++] = (char *)bin;
+	snprintf(x[0], sizeof(x[0]), "brokers=%s", f->brokers);
+	snprintf(x[1], sizeof(x[1]), "topics.prefix=%s", f->prefix);
 	argv[n++] = (char *)"-X";
-	argv[n++] = x[i++];
-	snprintf(x[i], sizeof(x[i]), "instance.id=%s", instance);
+	argv[n++] = x[0];
 	argv[n++] = (char *)"-X";
-	argv[n++] = x[i++];
-	snprintf(x[i], sizeof(x[i]), "topics.prefix=%s", f->prefix);
-	argv[n++] = (char *)"-X";
-	argv[n++] = x[i++];
+	argv[n++] = x[1];
+	if (first) {
+		snprintf(x[2], sizeof(x[2]), "%s", first);
+		argv[n++] = (char *)"-X";
+		argv[n++] = x[2];
+	}
 	for (; settings && *settings && n < 60; settings++) {
 		argv[n++] = (char *)"-X";
 		argv[n++] = (char *)*settings;
@@ -486,6 +492,23 @@ pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const *settings,
+		     char *log_path, size_t log_len)
+{
+	char id[96];
+
+	snprintf(log_path, log_len, "/tmp/%sscheduler-%s.log", f->prefix, instance);
+	snprintf(id, sizeof(id), "instance.id=%s", instance);
+	return spawn(f, FLEETCAP_SCHEDULER_BIN, id, settings, log_path);
+}
+
+pid_t it_daemon_start(struct it_fleet *f, const char *bin, const char *name,
+		      const char *const *settings, char *log_path, size_t log_len)
+{
+	snprintf(log_path, log_len, "/tmp/%s%s.log", f->prefix, name);
+	return spawn(f, bin, NULL, settings, log_path);
 }
 
 int it_sched_wait_log(const char *log_path, const char *text, int timeout_s)

@@ -9,7 +9,8 @@
  *    like a worker: STARTED for a START job unless the host's id begins with
  *    "silent", FINISHED with the job's reason for a STOP job unless it begins
  *    with "silent" or "mute", and FINISHED/TimeExceeded right after STARTED
- *    when auto_finish is set;
+ *    when auto_finish is set; hosts whose id begins with "real" are left to
+ *    a real fleetcap-worker;
  *  - a status thread that keeps every status record (read_committed), in the
  *    order of each partition, for the tests to search and wait on.
  *
@@ -80,6 +81,11 @@ void it_fleet_read_ledger(struct it_fleet *f,
 /* A scheduler process with "-X" settings (NULL-terminated "key=value" list). */
 pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const *settings,
 		     char *log_path, size_t log_len);
+
+/* Another daemon (the worker): bin with brokers, prefix and settings; logs
+ * to /tmp/PREFIXname.log. */
+pid_t it_daemon_start(struct it_fleet *f, const char *bin, const char *name,
+		      const char *const *settings, char *log_path, size_t log_len);
 
 /* Waits until the log file holds text (the scheduler's readiness lines). 0 when found. */
 int it_sched_wait_log(const char *log_path, const char *text, int timeout_s);

@@ -1,0 +1,194 @@
+/*
+ * The whole path on the real broker, with a real fleetcap-worker capturing on
+ * the root side of a veth pair whose other end is a test host in a network
+ * namespace (needs root): create → the scheduler admits → the worker
+ * captures the generated traffic → the final status is Stopped/TimeExceeded
+ * with the file's size and sha256, and the file holds exactly the packets
+ * the filter selects; a stop mid-capture ends it as StoppedByUser with the
+ * data so far.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/sha.h>
+
+#include "fc_spec.h"
+#include "it_env.h"
+#include "it_fleet.h"
+#include "it_packets.h"
+#include "it_testhost.h"
+
+#define RUNNING FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
+#define STOPPED FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
+#define ERROR	FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
+
+static struct it_fleet *fleet;
+static struct it_host host;
+static pid_t scheduler, worker;
+static char sched_log[256], worker_log[256], root[128];
+
+static int setup(void **state)
+{
+	char prefix[64], ifs[64], rootx[160];
+	(void)state;
+
+	it_unique(prefix, sizeof(prefix), "it-worker-");
+	strcat(prefix, ".");
+	if (it_host_create(&host, "wk") != 0)
+		fail_msg("cannot create the test host (root is needed)");
+	fleet = it_fleet_start(it_require_env("FLEETCAP_BROKERS"), prefix, 3);
+	snprintf(root, sizeof(root), "/tmp/%scaptures", prefix);
+	mkdir(root, 0750);
+	static const char *sched_settings[] = {"lease.grace.s=30", "tick.ms=100", NULL};
+	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
+	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
+	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
+	const char *worker_settings[] = {
+		"host.id=real-1", "subscription=sub-w", "region=r1", ifs, rootx,
+		"progress.s=1",	  "heartbeat.s=2",	NULL};
+	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker", worker_settings, worker_log,
+				 sizeof(worker_log));
+	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
+	    it_sched_wait_log(worker_log, "capturing under", 60) != 0)
+		fail_msg("the daemons did not start; see %s and %s", sched_log, worker_log);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (it_sched_stop(worker, SIGTERM) != 0)
+		fprintf(stderr, "the worker did not exit 0 on SIGTERM; see %s\n", worker_log);
+	it_sched_stop(scheduler, SIGTERM);
+	it_fleet_stop(fleet);
+	it_host_destroy(&host);
+	it_sh("rm -rf %s", root);
+	return 0;
+}
+
+static void send_udp(int count, uint16_t dport)
+{
+	struct it_pkt p;
+	unsigned char frame[256];
+
+	/* From the test host (198.18.0.2) to the root side (198.18.0.1). */
+	it_pkt_set(&p, IT_PROTO_UDP, "198.18.0.2", "198.18.0.1", 40000, dport);
+	size_t len = it_frame_build(&p, frame, sizeof(frame));
+	for (int i = 0; i < count; i++)
+		assert_int_equal(it_host_send(&host, 1, frame, len), 0);
+}
+
+static void file_sha256(const char *path, char hex[65], long *size)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	FILE *f = fopen(path, "rb");
+	static unsigned char buf[16 << 20]; /* the test's captures are small */
+
+	assert_non_null(f);
+	*size = (long)fread(buf, 1, sizeof(buf), f);
+	assert_true(feof(f));
+	fclose(f);
+	SHA256(buf, (size_t)*size, digest);
+	for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* A capture of everything on real-1 into caps/NAME.pcap. */
+static void create(const char *name, unsigned time_limit, char *req)
+{
+	it_fleet_create(fleet, "sub-w", "r1", name, "real-1", time_limit, 0, req);
+}
+
+static void test_capture_to_time_limit(void **state)
+{
+	char req[33], path[256], hex[65];
+	long size;
+	(void)state;
+
+	create("t1", 3, req);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t1", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* Running with a start time: the worker has begun capturing. */
+	for (int i = 0; i < 100; i++) {
+		it_status_t **all;
+		size_t n = it_fleet_statuses(fleet, &all);
+		int started = 0;
+		for (size_t j = 0; j < n; j++)
+			started |= strcmp(all[j]->name, "t1") == 0 && all[j]->capture_start_time_ms;
+		free(all);
+		if (started)
+			break;
+		usleep(100 * 1000);
+	}
+	send_udp(25, 5353);
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t1", STOPPED, 60);
+	if (!s)
+		fail_msg("t1 did not stop; see %s and %s", worker_log, sched_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_int_equal(s->n_files, 1);
+	snprintf(path, sizeof(path), "%s/caps/t1.pcap", root);
+	assert_string_equal(s->files[0]->local_path, path);
+	file_sha256(path, hex, &size);
+	assert_string_equal(s->files[0]->sha256, hex);
+	assert_int_equal(s->files[0]->size, (uint64_t)size);
+	assert_non_null(s->counters);
+	assert_true(s->counters->packets >= 25); /* no filter: the UDP packets and more */
+	struct it_pcap pcap;
+	assert_int_equal(it_pcap_read(path, &pcap), 0);
+	size_t udp = 0;
+	for (size_t i = 0; i < pcap.count; i++)
+		udp += pcap.records[i].pkt.proto == IT_PROTO_UDP &&
+		       pcap.records[i].pkt.dport == 5353;
+	assert_int_equal(udp, 25);
+	assert_int_equal(pcap.count, s->counters->packets);
+	it_pcap_free(&pcap);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+static void test_stop_mid_capture(void **state)
+{
+	char req[33], path[256];
+	(void)state;
+
+	create("t2", 600, req);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t2", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+	send_udp(10, 5353);
+	sleep(1);
+	it_fleet_command(fleet, FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_STOP, "sub-w", "r1", "t2");
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t2", STOPPED, 60);
+	if (!s)
+		fail_msg("t2 did not stop; see %s and %s", worker_log, sched_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER);
+	assert_int_equal(s->n_files, 1);
+	snprintf(path, sizeof(path), "%s/caps/t2.pcap", root);
+	struct it_pcap pcap;
+	assert_int_equal(it_pcap_read(path, &pcap), 0);
+	size_t udp = 0;
+	for (size_t i = 0; i < pcap.count; i++)
+		udp += pcap.records[i].pkt.proto == IT_PROTO_UDP;
+	assert_true(udp >= 10);
+	it_pcap_free(&pcap);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_capture_to_time_limit),
+		cmocka_unit_test(test_stop_mid_capture),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

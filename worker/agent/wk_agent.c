@@ -1,0 +1,529 @@
+/* wk_agent: the worker agent's core; see wk_agent.h. */
+#include "wk_agent.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fc_kafka.h"
+#include "fc_log.h"
+#include "fc_murmur2.h"
+#include "fc_names.h"
+#include "fc_spec.h"
+#include "sink_disk.h"
+#include "wk_session.h"
+
+#define SESSION_ID_MAX 256
+
+/* One capture: created by the main thread, run by its own. */
+struct wk_job {
+	struct wk_agent *agent;
+	char session_id[SESSION_ID_MAX];
+	fc_spec_t *spec; /* owned */
+	char path[FC_PATH_MAX + 1024];
+	struct wk_session *session;
+	pthread_t thread;
+	int stop_reason;       /* requested by a STOP job; 0 = none */
+	volatile int finished; /* the final report is sent; the thread can be joined */
+	uint64_t seq;	       /* of the reports */
+	int64_t start_ms;
+	struct wk_job *next;
+};
+
+struct wk_agent {
+	const struct wk_config *config;
+	rd_kafka_t *producer, *consumer;
+	struct sink_disk *root;
+	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
+	int32_t partition;
+	int64_t started_ms;
+	pthread_mutex_t lock; /* the jobs list */
+	struct wk_job *jobs;
+	size_t active;
+};
+
+/* ------------------------------------------------------------ produce */
+
+static void produce(struct wk_agent *a, enum fc_topic topic, const char *key,
+		    const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+	rd_kafka_resp_err_t e;
+
+	if (!buf)
+		return;
+	protobuf_c_message_pack(msg, buf);
+	/* The producer is idempotent and retries on its own: a report is lost
+	 * only if Kafka stays away for message.timeout.ms (5 minutes). */
+	while ((e = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->topics[topic]),
+				      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+		rd_kafka_poll(a->producer, 10);
+	if (e)
+		FC_ERROR("worker", "cannot produce to %s: %s", a->topics[topic],
+			 rd_kafka_err2str(e));
+	free(buf);
+}
+
+static void heartbeat(struct wk_agent *a)
+{
+	Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
+	const struct wk_config *c = a->config;
+
+	hb.host_id = c->host_id;
+	hb.subscription = c->subscription;
+	hb.region = c->region;
+	hb.version = (char *)FLEETCAP_VERSION;
+	hb.capacity = (uint32_t)c->sessions_max;
+	pthread_mutex_lock(&a->lock);
+	hb.active_sessions = (uint32_t)a->active;
+	pthread_mutex_unlock(&a->lock);
+	hb.time_ms = fc_wall_ms();
+	hb.interval_s = (uint32_t)c->heartbeat_s;
+	hb.started_time_ms = a->started_ms;
+	/* The interface list is informational; the first one is enough for a
+	 * glance in `kcat`, the whole string goes in as one entry. */
+	char *ifs = c->interfaces;
+	hb.n_interfaces = 1;
+	hb.interfaces = &ifs;
+	produce(a, FC_TOPIC_WORKERS, c->host_id, &hb.base);
+}
+
+/* A report for job; counters and r's other fields as given. */
+static void report(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
+		   const struct wk_counters *counters)
+{
+	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
+	struct wk_agent *a = job->agent;
+	char key[FC_TENANT_MAX * 2 + 2];
+
+	if (counters) {
+		c.packets = counters->packets;
+		c.bytes = counters->bytes;
+		c.kernel_drops = counters->kernel_drops;
+		c.interface_drops = counters->interface_drops;
+		r->counters = &c;
+	}
+	r->session_id = job->session_id;
+	r->subscription = job->spec->subscription;
+	r->region = job->spec->region;
+	r->name = job->spec->name;
+	r->host_id = a->config->host_id;
+	r->time_ms = fc_wall_ms();
+	r->capture_start_time_ms = job->start_ms;
+	r->seq = __atomic_add_fetch(&job->seq, 1, __ATOMIC_SEQ_CST);
+	snprintf(key, sizeof(key), "%s/%s", job->spec->subscription, job->spec->region);
+	produce(a, FC_TOPIC_RESULTS, key, &r->base);
+}
+
+static void report_failed(struct wk_job *job, int error, const char *message)
+{
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+
+	FC_WARN("worker", "session %s failed: %s: %s", job->session_id, fc_error_code_name(error),
+		message);
+	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
+	r.error = error;
+	r.error_message = (char *)message;
+	r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
+	report(job, &r, NULL);
+}
+
+/* ------------------------------------------------------------ sessions */
+
+static void on_progress(void *opaque, const struct wk_counters *counters, double elapsed)
+{
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+
+	(void)elapsed;
+	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS;
+	report(opaque, &r, counters);
+}
+
+static void *run_job(void *opaque)
+{
+	struct wk_job *job = opaque;
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+	struct wk_result result;
+	struct fc_err err;
+
+	int rc = wk_session_run(job->session, &result, &err);
+	size_t n = wk_session_file_count(job->session);
+	Fleetcap__V1__CaptureFile *files = calloc(n + 1, sizeof(*files));
+	Fleetcap__V1__CaptureFile **pointers = calloc(n + 1, sizeof(*pointers));
+
+	for (size_t i = 0; files && pointers && i < n; i++) {
+		const struct wk_file *f = wk_session_file(job->session, i);
+		fleetcap__v1__capture_file__init(&files[i]);
+		files[i].local_path = (char *)f->path;
+		files[i].size = f->size;
+		files[i].sha256 = (char *)f->sha256;
+		pointers[i] = &files[i];
+	}
+	if (files && pointers) {
+		r.n_files = n;
+		r.files = pointers;
+	}
+	if (rc != 0) {
+		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
+		r.error = result.error ? result.error
+				       : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED;
+		r.error_message = err.msg;
+		r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
+	} else {
+		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED;
+		/* A stop job says why: StoppedByUser or Deleted. */
+		r.stop_reason = job->stop_reason ? job->stop_reason : result.stop_reason;
+	}
+	FC_INFO("worker", "session %s ended: %s, %llu packets, %zu files", job->session_id,
+		rc ? err.msg : fc_stop_reason_name((int)r.stop_reason),
+		(unsigned long long)result.counters.packets, n);
+	report(job, &r, &result.counters);
+	free(files);
+	free(pointers);
+	job->finished = 1;
+	return NULL;
+}
+
+/* The spec's file path under the capture root, its directories created. */
+static int resolve_path(struct wk_agent *a, struct wk_job *job, struct fc_err *err)
+{
+	char name[256];
+	int dirfd = -1;
+
+	if (!*job->spec->file_path) {
+		fc_err_set(err, FC_ERR_INVALID,
+			   "file_path: empty (uploads without a local copy are not supported yet)");
+		return -1;
+	}
+	if (sink_disk_resolve(a->root, job->spec->file_path, &dirfd, name, sizeof(name), err) != 0)
+		return -1;
+	close(dirfd);
+	if ((size_t)snprintf(job->path, sizeof(job->path), "%s/%s", a->config->capture_root,
+			     job->spec->file_path) >= sizeof(job->path)) {
+		fc_err_set(err, FC_ERR_INVALID, "file_path: too long under the capture root");
+		return -1;
+	}
+	return 0;
+}
+
+/* The worker's default interfaces for a spec that names none. */
+static void default_interfaces(const struct wk_config *c, fc_spec_t *spec)
+{
+	struct fc_field_errors errs;
+	char list[1025], *save = NULL;
+
+	if (spec->n_interfaces)
+		return;
+	fc_field_errors_init(&errs);
+	snprintf(list, sizeof(list), "%s", c->interfaces);
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		fc_spec_set(spec, "interface", tok, &errs);
+}
+
+static struct wk_job *find_job(struct wk_agent *a, const char *session_id)
+{
+	for (struct wk_job *j = a->jobs; j; j = j->next)
+		if (strcmp(j->session_id, session_id) == 0)
+			return j;
+	return NULL;
+}
+
+static void free_job(struct wk_job *job)
+{
+	wk_session_destroy(job->session);
+	fc_spec_free(job->spec);
+	free(job);
+}
+
+/* Takes job->spec. */
+static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
+{
+	struct wk_job *job = calloc(1, sizeof(*job));
+	struct fc_field_errors errs;
+	struct wk_session_config sc;
+	struct fc_err err;
+	char why[600];
+
+	if (!job)
+		return;
+	job->agent = a;
+	snprintf(job->session_id, sizeof(job->session_id), "%s", msg->session_id);
+	job->spec = msg->spec;
+	msg->spec = NULL; /* now owned by the job */
+	job->start_ms = 0;
+	fc_field_errors_init(&errs);
+	default_interfaces(a->config, job->spec);
+	if (fc_spec_validate(job->spec, FC_SPEC_FLEET, &errs) != 0) {
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED,
+			      fc_field_errors_format(&errs, why, sizeof(why)));
+		free_job(job);
+		return;
+	}
+	if (a->active >= (size_t)a->config->sessions_max) {
+		snprintf(why, sizeof(why),
+			 "the worker already runs its %lld sessions (sessions.max)",
+			 a->config->sessions_max);
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED, why);
+		free_job(job);
+		return;
+	}
+	if (resolve_path(a, job, &err) != 0) {
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED, err.msg);
+		free_job(job);
+		return;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.spec = job->spec;
+	sc.path = job->path;
+	sc.progress_ms = (unsigned)a->config->progress_s * 1000;
+	sc.on_progress = on_progress;
+	sc.opaque = job;
+	if (!(job->session = wk_session_create(&sc, &err))) {
+		report_failed(job,
+			      err.action == FC_ERR_INVALID
+				      ? FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED
+				      : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED,
+			      err.msg);
+		free_job(job);
+		return;
+	}
+	job->start_ms = fc_wall_ms();
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED;
+	report(job, &r, NULL);
+	pthread_mutex_lock(&a->lock);
+	job->next = a->jobs;
+	a->jobs = job;
+	a->active++;
+	pthread_mutex_unlock(&a->lock);
+	if (pthread_create(&job->thread, NULL, run_job, job) != 0) {
+		/* Without a thread the session cannot run: end it as failed. */
+		pthread_mutex_lock(&a->lock);
+		a->jobs = job->next;
+		a->active--;
+		pthread_mutex_unlock(&a->lock);
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INTERNAL_ERROR,
+			      "cannot start a capture thread");
+		free_job(job);
+		return;
+	}
+	FC_INFO("worker", "session %s started: %s", job->session_id, job->path);
+}
+
+static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
+{
+	Fleetcap__V1__Job *msg = fleetcap__v1__job__unpack(NULL, m->len, m->payload);
+
+	if (!msg) {
+		FC_WARN("worker", "jobs offset %lld does not parse: skipped", (long long)m->offset);
+		return;
+	}
+	if (strcmp(msg->target, a->config->host_id) != 0) {
+		fleetcap__v1__job__free_unpacked(msg, NULL);
+		return; /* another host's job in the same partition */
+	}
+	pthread_mutex_lock(&a->lock);
+	struct wk_job *job = find_job(a, msg->session_id);
+	pthread_mutex_unlock(&a->lock);
+	if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && msg->spec && !job)
+		start_job(a, msg);
+	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP && job && !job->finished) {
+		job->stop_reason = msg->stop_reason
+					   ? (int)msg->stop_reason
+					   : FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER;
+		wk_session_stop(job->session);
+		FC_INFO("worker", "session %s: stop (%s)", job->session_id,
+			fc_stop_reason_name(job->stop_reason));
+	}
+	fleetcap__v1__job__free_unpacked(msg, NULL);
+}
+
+/* Joins and frees the sessions whose final report is sent. */
+static void reap(struct wk_agent *a)
+{
+	pthread_mutex_lock(&a->lock);
+	for (struct wk_job **p = &a->jobs; *p;) {
+		struct wk_job *job = *p;
+		if (!job->finished) {
+			p = &job->next;
+			continue;
+		}
+		*p = job->next;
+		a->active--;
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(job->thread, NULL);
+		free_job(job);
+		pthread_mutex_lock(&a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* -------------------------------------------------------------- set-up */
+
+static rd_kafka_t *new_client(const struct wk_config *c, rd_kafka_type_t type,
+			      const char *const *props, struct fc_err *err)
+{
+	const char *brokers = *c->brokers ? c->brokers : NULL;
+	rd_kafka_conf_t *conf = type == RD_KAFKA_PRODUCER
+					? fc_kafka_conf_new(brokers, NULL, err)
+					: fc_kafka_consumer_conf_new(brokers, NULL, err);
+	char errstr[512];
+	rd_kafka_t *rk;
+
+	if (!conf)
+		return NULL;
+	for (; *props; props += 2)
+		if (fc_kafka_conf_set(conf, props[0], props[1], err) != 0)
+			goto fail;
+	for (size_t i = 0; i < c->kafka.count; i++)
+		if (fc_kafka_conf_set(conf, c->kafka.items[i].key, c->kafka.items[i].value, err) !=
+		    0)
+			goto fail;
+	if ((rk = rd_kafka_new(type, conf, errstr, sizeof(errstr))))
+		return rk;
+	fc_err_set(err, FC_ERR_FATAL, "cannot create a Kafka client: %s", errstr);
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+/* Assigns the host's jobs partition at the committed offset, or at its end. */
+static int assign_jobs(struct wk_agent *a, struct fc_err *err)
+{
+	const char *topic = a->topics[FC_TOPIC_JOBS];
+	int count = fc_topic_partition_count(a->consumer, topic, 30000, err);
+	int64_t lo, hi;
+
+	if (count < 0)
+		return -1;
+	a->partition = fc_partition_for_key(a->config->host_id, strlen(a->config->host_id), count);
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_t *tp =
+		rd_kafka_topic_partition_list_add(list, topic, a->partition);
+	rd_kafka_resp_err_t e = rd_kafka_committed(a->consumer, list, 30000);
+	if (!e && tp->offset < 0) {
+		if (fc_kafka_watermarks(a->consumer, topic, a->partition, &lo, &hi, 30000, err) !=
+		    0) {
+			rd_kafka_topic_partition_list_destroy(list);
+			return -1;
+		}
+		tp->offset = hi;
+	}
+	if (!e)
+		e = rd_kafka_assign(a->consumer, list);
+	if (e)
+		fc_err_set(err, FC_ERR_FATAL, "%s [%d]: %s", topic, a->partition,
+			   rd_kafka_err2str(e));
+	else
+		FC_INFO("worker", "reading jobs from %s [%d] at offset %lld", topic, a->partition,
+			(long long)tp->offset);
+	rd_kafka_topic_partition_list_destroy(list);
+	return e ? -1 : 0;
+}
+
+struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err)
+{
+	struct wk_agent *a = calloc(1, sizeof(*a));
+	char group[256];
+	const char *producer_props[] = {"enable.idempotence", "true", "linger.ms", "5", NULL};
+	const char *consumer_props[] = {"group.id",
+					group,
+					"isolation.level",
+					"read_committed",
+					"enable.auto.commit",
+					"false",
+					"enable.partition.eof",
+					"false",
+					NULL};
+
+	if (!a) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		return NULL;
+	}
+	a->config = config;
+	a->started_ms = fc_wall_ms();
+	pthread_mutex_init(&a->lock, NULL);
+	for (int t = 0; t < FC_TOPIC_COUNT; t++)
+		if (fc_topic_name(config->topics_prefix, (enum fc_topic)t, a->topics[t],
+				  sizeof(a->topics[t])) != 0) {
+			fc_err_set(err, FC_ERR_INVALID, "topics.prefix \"%.64s\" is not valid",
+				   config->topics_prefix);
+			goto fail;
+		}
+	struct sink_disk_config dc = {.root = config->capture_root};
+	if (!(a->root = sink_disk_open(&dc, err)))
+		goto fail;
+	snprintf(group, sizeof(group), "%sworker-%s", config->topics_prefix, config->host_id);
+	if (!(a->producer = new_client(config, RD_KAFKA_PRODUCER, producer_props, err)) ||
+	    !(a->consumer = new_client(config, RD_KAFKA_CONSUMER, consumer_props, err)) ||
+	    assign_jobs(a, err) != 0)
+		goto fail;
+	return a;
+fail:
+	wk_agent_destroy(a);
+	return NULL;
+}
+
+void wk_agent_destroy(struct wk_agent *a)
+{
+	if (!a)
+		return;
+	if (a->consumer) {
+		rd_kafka_consumer_close(a->consumer);
+		rd_kafka_destroy(a->consumer);
+	}
+	if (a->producer) {
+		rd_kafka_flush(a->producer, 30000);
+		rd_kafka_destroy(a->producer);
+	}
+	sink_disk_close(a->root);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err *err)
+{
+	int64_t next_heartbeat = 0;
+
+	FC_INFO("worker", "host %s in %s/%s, capturing under %s", a->config->host_id,
+		a->config->subscription, a->config->region, a->config->capture_root);
+	while (!*stop) {
+		if (fc_mono_ms() >= next_heartbeat) {
+			heartbeat(a);
+			next_heartbeat = fc_mono_ms() + a->config->heartbeat_s * 1000;
+		}
+		rd_kafka_poll(a->producer, 0);
+		reap(a);
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(a->consumer, 200);
+		if (!m)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+			fc_err_set(err, FC_ERR_FATAL, "jobs consumer: %s",
+				   rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			return -1;
+		}
+		if (!m->err) {
+			handle_job(a, m);
+			rd_kafka_commit_message(a->consumer, m, 1);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	/* Shutdown: every session stops and sends its final report. */
+	pthread_mutex_lock(&a->lock);
+	for (struct wk_job *j = a->jobs; j; j = j->next)
+		wk_session_stop(j->session);
+	pthread_mutex_unlock(&a->lock);
+	while (a->jobs) {
+		reap(a);
+		rd_kafka_poll(a->producer, 50);
+	}
+	FC_INFO("worker", "stopped");
+	return 0;
+}
