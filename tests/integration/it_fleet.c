@@ -260,6 +260,14 @@ void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, co
 		     const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
 		     char *request_id)
 {
+	it_fleet_create_blob(f, sub, region, name, target, time_limit_s, queue_timeout_s, NULL,
+			     request_id);
+}
+
+void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *region, const char *name,
+			  const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
+			  const char *blob_url, char *request_id)
+{
 	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
 	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
 	char key[160], path[128];
@@ -274,6 +282,8 @@ void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, co
 	spec.time_limit_s = time_limit_s;
 	spec.queue_timeout_s = queue_timeout_s;
 	spec.file_path = path;
+	if (blob_url)
+		spec.blob_url = (char *)blob_url;
 	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
 	cmd.request_id = request_id;
 	cmd.time_ms = fc_wall_ms();

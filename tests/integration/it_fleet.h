@@ -47,6 +47,11 @@ void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, co
 		     const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
 		     char *request_id);
 
+/* The same with a blob URL (NULL = none). */
+void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *region,
+			  const char *name, const char *target, unsigned time_limit_s,
+			  unsigned queue_timeout_s, const char *blob_url, char *request_id);
+
 /* Sends a stop or delete (FLEETCAP__V1__COMMAND_KIND__…). */
 void it_fleet_command(struct it_fleet *f, int kind, const char *sub, const char *region,
 		      const char *name);

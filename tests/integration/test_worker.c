@@ -4,8 +4,9 @@
  * namespace (needs root): create → the scheduler admits → the worker
  * captures the generated traffic → the final status is Stopped/TimeExceeded
  * with the file's size and sha256, and the file holds exactly the packets
- * the filter selects; a stop mid-capture ends it as StoppedByUser with the
- * data so far.
+ * sent; a stop mid-capture ends it as StoppedByUser with the data so far; a
+ * capture with a blob URL is uploaded to Azurite with the worker's account
+ * key, and the blob is byte for byte the local file.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "fc_spec.h"
+#include "it_azurite.h"
 #include "it_env.h"
 #include "it_fleet.h"
 #include "it_packets.h"
@@ -52,9 +54,15 @@ static int setup(void **state)
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
-	const char *worker_settings[] = {
-		"host.id=real-1", "subscription=sub-w", "region=r1", ifs, rootx,
-		"progress.s=1",	  "heartbeat.s=2",	NULL};
+	const char *worker_settings[] = {"host.id=real-1",
+					 "subscription=sub-w",
+					 "region=r1",
+					 ifs,
+					 rootx,
+					 "progress.s=1",
+					 "heartbeat.s=2",
+					 "blob.key." IT_AZURITE_ACCOUNT "=" IT_AZURITE_KEY,
+					 NULL};
 	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker", worker_settings, worker_log,
 				 sizeof(worker_log));
 	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
@@ -184,11 +192,53 @@ static void test_stop_mid_capture(void **state)
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 }
 
+static void test_capture_to_blob(void **state)
+{
+	char req[33], url[512], container[64], hex[65], path[256];
+	uint64_t size;
+	(void)state;
+
+	/* A container name: lowercase letters, digits and '-'. */
+	snprintf(container, sizeof(container), "wk-%ld", (long)getpid());
+	snprintf(url, sizeof(url), "%s/%s/caps/t3.pcap", it_require_env("FLEETCAP_AZURITE"),
+		 container);
+	it_fleet_create_blob(fleet, "sub-w", "r1", "t3", "real-1", 2, 0, url, req);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t3", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+	send_udp(7, 5353);
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t3", STOPPED, 120);
+	if (!s)
+		fail_msg("t3 did not stop; see %s", worker_log);
+	assert_int_equal(s->n_files, 1);
+	assert_string_equal(s->files[0]->blob_url, url);
+	/* The blob holds the very bytes of the local file. */
+	snprintf(path, sizeof(path), "%s/caps/t3.pcap", root);
+	assert_int_equal(it_file_sha256(path, hex), 0);
+	assert_string_equal(s->files[0]->sha256, hex);
+	assert_int_equal(it_azurite_blob_sha256(it_require_env("FLEETCAP_AZURITE"), container,
+						"caps/t3.pcap", hex, &size),
+			 200);
+	assert_string_equal(s->files[0]->sha256, hex);
+	assert_int_equal(s->files[0]->size, size);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+
+	/* The account key never reaches the worker's log. */
+	FILE *log = fopen(worker_log, "r");
+	char line[4096];
+	assert_non_null(log);
+	while (fgets(line, sizeof(line), log))
+		assert_null(strstr(line, "Eby8vdM02x"));
+	fclose(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_to_time_limit),
 		cmocka_unit_test(test_stop_mid_capture),
+		cmocka_unit_test(test_capture_to_blob),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

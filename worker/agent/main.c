@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <curl/curl.h>
+
 #include "fc_log.h"
 #include "wk_agent.h"
 #include "wk_config.h"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!(agent = wk_agent_new(&config, &err))) {
 		fprintf(stderr, "fleetcap-worker: %s\n", err.msg);
 		rc = err.action == FC_ERR_INVALID ? 2 : 1;
@@ -85,5 +88,6 @@ int main(int argc, char **argv)
 		wk_agent_destroy(agent);
 	}
 	fc_config_free(wk_config_defs, &config);
+	curl_global_cleanup();
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "fc_murmur2.h"
 #include "fc_names.h"
 #include "fc_spec.h"
+#include "sink_azblob.h"
 #include "sink_disk.h"
 #include "wk_session.h"
 
@@ -40,6 +41,8 @@ struct wk_agent {
 	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
 	int32_t partition;
 	int64_t started_ms;
+	struct azblob_key *keys; /* blob.key.ACCOUNT, decoded */
+	size_t n_keys;
 	pthread_mutex_t lock; /* the jobs list */
 	struct wk_job *jobs;
 	size_t active;
@@ -145,6 +148,40 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 	report(opaque, &r, counters);
 }
 
+/*
+ * Uploads each file to the spec's blob URL (a ring's files to the blob name
+ * with the same _NNNNN number), with the spec's SAS or the worker's key of
+ * the URL's account; fills blob_urls (no secret in them). 0, or -1 with err.
+ */
+static int upload_files(struct wk_job *job, char (*blob_urls)[FC_BLOB_URL_MAX + 1], size_t n,
+			struct fc_err *err)
+{
+	struct wk_agent *a = job->agent;
+	struct sink_azblob_config config = {.keys = a->keys, .n_keys = a->n_keys};
+	struct azblob_upload_result res;
+	struct sink_azblob *sink;
+	char url[FC_BLOB_URL_MAX + 1];
+	int rc = 0;
+
+	config.sas = *job->spec->blob_sas ? job->spec->blob_sas : NULL;
+	azblob_upload_config_default(&config.upload);
+	if (!(sink = sink_azblob_open(&config, err)))
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct wk_file *f = wk_session_file(job->session, i);
+		if (sink_azblob_ring_url(job->spec->blob_url, job->spec->ring ? f->path : "", url,
+					 sizeof(url)) != 0) {
+			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", f->path);
+			rc = -1;
+		} else {
+			rc = sink_azblob_put(sink, f->path, url, blob_urls[i], sizeof(blob_urls[i]),
+					     &res, err);
+		}
+	}
+	sink_azblob_close(sink);
+	return rc;
+}
+
 static void *run_job(void *opaque)
 {
 	struct wk_job *job = opaque;
@@ -156,6 +193,18 @@ static void *run_job(void *opaque)
 	size_t n = wk_session_file_count(job->session);
 	Fleetcap__V1__CaptureFile *files = calloc(n + 1, sizeof(*files));
 	Fleetcap__V1__CaptureFile **pointers = calloc(n + 1, sizeof(*pointers));
+	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(n + 1, sizeof(*blob_urls));
+	int upload_failed = 0;
+
+	/* What was captured is uploaded even after a capture failure. */
+	if (*job->spec->blob_url && blob_urls) {
+		struct fc_err upload_err;
+		if (upload_files(job, blob_urls, n, &upload_err) != 0) {
+			upload_failed = 1;
+			if (rc == 0)
+				err = upload_err;
+		}
+	}
 
 	for (size_t i = 0; files && pointers && i < n; i++) {
 		const struct wk_file *f = wk_session_file(job->session, i);
@@ -163,16 +212,18 @@ static void *run_job(void *opaque)
 		files[i].local_path = (char *)f->path;
 		files[i].size = f->size;
 		files[i].sha256 = (char *)f->sha256;
+		files[i].blob_url = blob_urls ? blob_urls[i] : (char *)"";
 		pointers[i] = &files[i];
 	}
 	if (files && pointers) {
 		r.n_files = n;
 		r.files = pointers;
 	}
-	if (rc != 0) {
+	if (rc != 0 || upload_failed) {
 		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
-		r.error = result.error ? result.error
-				       : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED;
+		r.error = rc == 0	 ? FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED
+			  : result.error ? result.error
+					 : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED;
 		r.error_message = err.msg;
 		r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
 	} else {
@@ -181,11 +232,12 @@ static void *run_job(void *opaque)
 		r.stop_reason = job->stop_reason ? job->stop_reason : result.stop_reason;
 	}
 	FC_INFO("worker", "session %s ended: %s, %llu packets, %zu files", job->session_id,
-		rc ? err.msg : fc_stop_reason_name((int)r.stop_reason),
+		rc || upload_failed ? err.msg : fc_stop_reason_name((int)r.stop_reason),
 		(unsigned long long)result.counters.packets, n);
 	report(job, &r, &result.counters);
 	free(files);
 	free(pointers);
+	free(blob_urls);
 	job->finished = 1;
 	return NULL;
 }
@@ -456,6 +508,20 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 				   config->topics_prefix);
 			goto fail;
 		}
+	if (config->blob_keys.count &&
+	    !(a->keys = calloc(config->blob_keys.count, sizeof(*a->keys)))) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < config->blob_keys.count; i++, a->n_keys++)
+		if (azblob_key_init(&a->keys[i], config->blob_keys.items[i].key,
+				    config->blob_keys.items[i].value, err) != 0) {
+			char why[sizeof(err->msg)];
+			snprintf(why, sizeof(why), "%s", err->msg);
+			fc_err_set(err, FC_ERR_INVALID, "blob.key.%.64s: %s",
+				   config->blob_keys.items[i].key, why);
+			goto fail;
+		}
 	struct sink_disk_config dc = {.root = config->capture_root};
 	if (!(a->root = sink_disk_open(&dc, err)))
 		goto fail;
@@ -483,6 +549,9 @@ void wk_agent_destroy(struct wk_agent *a)
 		rd_kafka_destroy(a->producer);
 	}
 	sink_disk_close(a->root);
+	for (size_t i = 0; i < a->n_keys; i++)
+		azblob_key_clear(&a->keys[i]);
+	free(a->keys);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -491,8 +560,9 @@ int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err 
 {
 	int64_t next_heartbeat = 0;
 
-	FC_INFO("worker", "host %s in %s/%s, capturing under %s", a->config->host_id,
-		a->config->subscription, a->config->region, a->config->capture_root);
+	FC_INFO("worker", "host %s in %s/%s, capturing under %s, %zu storage account keys",
+		a->config->host_id, a->config->subscription, a->config->region,
+		a->config->capture_root, a->n_keys);
 	while (!*stop) {
 		if (fc_mono_ms() >= next_heartbeat) {
 			heartbeat(a);

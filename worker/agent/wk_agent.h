@@ -10,12 +10,15 @@
  * position is fixed, so no job sent to a freshly registered host is missed.
  * A START job runs a wk_session writing under capture.root (the path
  * resolved by the disk sink, which refuses "..", absolute paths and
- * symlinks); a STOP job ends it within a second; the final report carries
- * each file's local path, size and sha256.
+ * symlinks); a STOP job ends it within a second; then, with a blob URL, each
+ * file is uploaded (the request's SAS token, else the worker's key of the
+ * URL's account), and the final report carries each file's local path, blob
+ * URL (no secret), size and sha256. A failed upload makes it FAILED with
+ * StorageFailed, the files still listed.
  *
  * Not yet (issue 6): the journal of state.dir (a restart does not yet report
- * interrupted sessions), blob uploads, and dropping a START delivered twice
- * across a restart.
+ * interrupted sessions or resume uploads), and dropping a START delivered
+ * twice across a restart.
  */
 #ifndef WK_AGENT_H
 #define WK_AGENT_H

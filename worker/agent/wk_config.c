@@ -31,7 +31,8 @@ const struct fc_cfg_def wk_config_defs[] = {
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
 	{"blob.key.", FC_CFG_MAP, NULL, 0, 0, OFF(blob_keys), FC_CFG_SECRET, NULL, FC_CFG_STR,
-	 "blob.key.ACCOUNT = base64 account key for SharedKey uploads (not used yet)"},
+	 "blob.key.ACCOUNT = base64 account key for SharedKey uploads to that account, used when a "
+	 "request brings no SAS token"},
 	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR,
 	 "kafka.X = V passes librdkafka property X to every Kafka client"},
 	{NULL, 0, NULL, 0, 0, 0, 0, NULL, 0, NULL},
