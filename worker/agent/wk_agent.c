@@ -523,8 +523,12 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 			goto fail;
 		}
 	struct sink_disk_config dc = {.root = config->capture_root};
-	if (!(a->root = sink_disk_open(&dc, err)))
+	if (!(a->root = sink_disk_open(&dc, err))) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		fc_err_set(err, FC_ERR_INVALID, "capture.root: %s", why); /* exit 2: configuration */
 		goto fail;
+	}
 	snprintf(group, sizeof(group), "%sworker-%s", config->topics_prefix, config->host_id);
 	if (!(a->producer = new_client(config, RD_KAFKA_PRODUCER, producer_props, err)) ||
 	    !(a->consumer = new_client(config, RD_KAFKA_CONSUMER, consumer_props, err)) ||
