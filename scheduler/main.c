@@ -10,12 +10,12 @@
  * SIGTERM or SIGINT (the open batch is committed and the group left), 1 on a
  * fatal error such as being fenced, 2 on a bad configuration.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_daemon.h"
 #include "fc_kafka.h"
 #include "fc_log.h"
 #include "sched_alerts.h"
@@ -25,12 +25,6 @@
 #include "sched_workers.h"
 
 static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 struct scheduler {
 	struct sched_config config;
@@ -117,15 +111,11 @@ static void idle(void *opaque)
 
 /* ---------------------------------------------------------------- main */
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: fleetcap-scheduler -c FILE [-X key=value]...\n"
-		     "       fleetcap-scheduler --help-config\n\n"
-		     "Admits capture requests from Kafka under a quota per (subscription, "
-		     "region).\n"
-		     "Exit codes: 0 after SIGTERM/SIGINT, 1 on a fatal error, 2 on a bad "
-		     "configuration.\n");
-}
+#define USAGE                                                                                      \
+	"usage: fleetcap-scheduler -c FILE [-X key=value]...\n"                                    \
+	"       fleetcap-scheduler --help-config\n\n"                                              \
+	"Admits capture requests from Kafka under a quota per (subscription, region).\n"           \
+	"Exit codes: 0 after SIGTERM/SIGINT, 1 on a fatal error, 2 on a bad configuration.\n"
 
 static int start(struct scheduler *s, struct fc_err *err)
 {
@@ -223,60 +213,13 @@ static void teardown(struct scheduler *s)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"help-config", no_argument, NULL, 'H'},
-		{NULL, 0, NULL, 0},
-	};
 	struct scheduler s = {0};
-	char **xargs = calloc((size_t)argc + 1, sizeof(*xargs));
-	size_t n_x = 0;
-	const char *path = NULL;
 	struct fc_err err;
-	enum fc_log_level level;
-	int c, rc = 1;
+	int rc = fc_daemon_start(argc, argv, "fleetcap-scheduler", USAGE, sched_config_defs,
+				 &s.config, &s.config.log_level, &stop);
 
-	while (xargs && (c = getopt_long(argc, argv, "c:X:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'X':
-			xargs[n_x++] = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			free(xargs);
-			return 0;
-		case 'H':
-			fc_config_print_help(sched_config_defs, stdout);
-			free(xargs);
-			return 0;
-		default:
-			usage(stderr);
-			free(xargs);
-			return 2;
-		}
-	}
-	if (!xargs || optind < argc) {
-		usage(stderr);
-		free(xargs);
-		return 2;
-	}
-	if (fc_config_load(sched_config_defs, &s.config, path, xargs, n_x, &err) != 0 ||
-	    fc_log_level_parse(s.config.log_level, &level) != 0) {
-		fprintf(stderr, "fleetcap-scheduler: %s\n",
-			err.msg[0] ? err.msg : "log.level: expected error, warn, info or debug");
-		fc_config_free(sched_config_defs, &s.config);
-		free(xargs);
-		return 2;
-	}
-	free(xargs);
-	fc_log_set_level(level);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	if (rc >= 0)
+		return rc;
 	fc_err_clear(&err);
 	if (start(&s, &err) != 0) {
 		fprintf(stderr, "fleetcap-scheduler: %s\n", err.msg);
@@ -285,6 +228,7 @@ int main(int argc, char **argv)
 		rc = 0;
 	} else {
 		fprintf(stderr, "fleetcap-scheduler: %s\n", err.msg);
+		rc = 1;
 	}
 	teardown(&s);
 	return rc;
