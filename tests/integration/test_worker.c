@@ -37,10 +37,21 @@ static struct it_fleet *fleet;
 static struct it_host host;
 static pid_t scheduler, worker;
 static char sched_log[256], worker_log[256], root[128];
+static char ifs[64], rootx[160], statex[160];
+static const char *worker_settings[] = {"host.id=real-1",
+					"subscription=sub-w",
+					"region=r1",
+					ifs,
+					rootx,
+					statex,
+					"progress.s=1",
+					"heartbeat.s=2",
+					"blob.key." IT_AZURITE_ACCOUNT "=" IT_AZURITE_KEY,
+					NULL};
 
 static int setup(void **state)
 {
-	char prefix[64], ifs[64], rootx[160];
+	char prefix[64];
 	(void)state;
 
 	it_unique(prefix, sizeof(prefix), "it-worker-");
@@ -54,15 +65,8 @@ static int setup(void **state)
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
-	const char *worker_settings[] = {"host.id=real-1",
-					 "subscription=sub-w",
-					 "region=r1",
-					 ifs,
-					 rootx,
-					 "progress.s=1",
-					 "heartbeat.s=2",
-					 "blob.key." IT_AZURITE_ACCOUNT "=" IT_AZURITE_KEY,
-					 NULL};
+	snprintf(statex, sizeof(statex), "state.dir=%s/state", root);
+	it_sh("mkdir -p %s/state", root);
 	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker", worker_settings, worker_log,
 				 sizeof(worker_log));
 	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
@@ -81,6 +85,20 @@ static int teardown(void **state)
 	it_host_destroy(&host);
 	it_sh("rm -rf %s", root);
 	return 0;
+}
+
+/* Lines of the log file holding text. */
+static int log_count(const char *path, const char *text)
+{
+	FILE *log = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	assert_non_null(log);
+	while (fgets(line, sizeof(line), log))
+		n += strstr(line, text) != NULL;
+	fclose(log);
+	return n;
 }
 
 static void send_udp(int count, uint16_t dport)
@@ -225,12 +243,34 @@ static void test_capture_to_blob(void **state)
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 
 	/* The account key never reaches the worker's log. */
-	FILE *log = fopen(worker_log, "r");
-	char line[4096];
-	assert_non_null(log);
-	while (fgets(line, sizeof(line), log))
-		assert_null(strstr(line, "Eby8vdM02x"));
-	fclose(log);
+	assert_int_equal(log_count(worker_log, "Eby8vdM02x"), 0);
+}
+
+static void test_worker_killed_and_restarted(void **state)
+{
+	char req[33], restarted_log[256];
+	(void)state;
+
+	create("t5", 600, req);
+	for (int i = 0; i < 600 && !log_count(worker_log, "t5#"); i++)
+		usleep(100 * 1000);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t5", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
+
+	/* The restarted worker reads its journal: t5 started and never ended. */
+	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker-restarted", worker_settings,
+				 restarted_log, sizeof(restarted_log));
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t5", STOPPED, 60);
+	if (!s)
+		fail_msg("t5 did not end after the restart; see %s", restarted_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_AGENT_RESTARTED);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(log_count(restarted_log, "t5#"), 1); /* the report, no second run */
+	assert_int_equal(log_count(restarted_log, "interrupted by a restart"), 1);
+	snprintf(worker_log, sizeof(worker_log), "%s", restarted_log); /* for teardown */
 }
 
 int main(void)
@@ -239,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_capture_to_time_limit),
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
+		cmocka_unit_test(test_worker_killed_and_restarted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "fc_kafka.h"
@@ -15,6 +16,7 @@
 #include "fc_spec.h"
 #include "sink_azblob.h"
 #include "sink_disk.h"
+#include "wk_journal.h"
 #include "wk_session.h"
 
 #define SESSION_ID_MAX 256
@@ -41,7 +43,8 @@ struct wk_agent {
 	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
 	int32_t partition;
 	int64_t started_ms;
-	struct azblob_key *keys; /* blob.key.ACCOUNT, decoded */
+	struct wk_journal *journal; /* NULL without state.dir */
+	struct azblob_key *keys;    /* blob.key.ACCOUNT, decoded */
 	size_t n_keys;
 	pthread_mutex_t lock; /* the jobs list */
 	struct wk_job *jobs;
@@ -235,6 +238,15 @@ static void *run_job(void *opaque)
 		rc || upload_failed ? err.msg : fc_stop_reason_name((int)r.stop_reason),
 		(unsigned long long)result.counters.packets, n);
 	report(job, &r, &result.counters);
+	/* "final" goes to the journal once Kafka has the report: a crash in
+	 * between repeats the final report after the restart (the scheduler
+	 * ignores a second one) instead of losing it. */
+	if (job->agent->journal) {
+		struct fc_err jerr;
+		rd_kafka_flush(job->agent->producer, 30000);
+		if (wk_journal_finished(job->agent->journal, job->session_id, &jerr) != 0)
+			FC_ERROR("worker", "%s", jerr.msg);
+	}
 	free(files);
 	free(pointers);
 	free(blob_urls);
@@ -346,6 +358,13 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 		return;
 	}
 	job->start_ms = fc_wall_ms();
+	if (a->journal && wk_journal_started(a->journal, job->session_id, job->spec->subscription,
+					     job->spec->region, job->spec->name, job->start_ms,
+					     job->path, &err) != 0) {
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INTERNAL_ERROR, err.msg);
+		free_job(job);
+		return;
+	}
 	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED;
 	report(job, &r, NULL);
@@ -383,7 +402,11 @@ static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
 	pthread_mutex_lock(&a->lock);
 	struct wk_job *job = find_job(a, msg->session_id);
 	pthread_mutex_unlock(&a->lock);
-	if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && msg->spec && !job)
+	if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && msg->spec && !job &&
+	    a->journal && wk_journal_known(a->journal, msg->session_id))
+		FC_INFO("worker", "session %s was already run here: START ignored",
+			msg->session_id); /* delivered again after a restart */
+	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && msg->spec && !job)
 		start_job(a, msg);
 	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP && job && !job->finished) {
 		job->stop_reason = msg->stop_reason
@@ -522,11 +545,16 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 				   config->blob_keys.items[i].key, why);
 			goto fail;
 		}
+	if (*config->state_dir && !(a->journal = wk_journal_open(config->state_dir, err)))
+		goto fail;
+	if (!*config->state_dir)
+		FC_WARN("worker", "no state.dir: a restart will not report interrupted sessions");
 	struct sink_disk_config dc = {.root = config->capture_root};
 	if (!(a->root = sink_disk_open(&dc, err))) {
 		char why[sizeof(err->msg)];
 		snprintf(why, sizeof(why), "%s", err->msg);
-		fc_err_set(err, FC_ERR_INVALID, "capture.root: %s", why); /* exit 2: configuration */
+		fc_err_set(err, FC_ERR_INVALID, "capture.root: %s",
+			   why); /* exit 2: configuration */
 		goto fail;
 	}
 	snprintf(group, sizeof(group), "%sworker-%s", config->topics_prefix, config->host_id);
@@ -553,6 +581,7 @@ void wk_agent_destroy(struct wk_agent *a)
 		rd_kafka_destroy(a->producer);
 	}
 	sink_disk_close(a->root);
+	wk_journal_close(a->journal);
 	for (size_t i = 0; i < a->n_keys; i++)
 		azblob_key_clear(&a->keys[i]);
 	free(a->keys);
@@ -560,13 +589,58 @@ void wk_agent_destroy(struct wk_agent *a)
 	free(a);
 }
 
+/* Sessions the journal saw start and never end: Stopped/AgentRestarted. */
+static void report_interrupted(struct wk_agent *a)
+{
+	const struct wk_journal_entry *e;
+	size_t n = a->journal ? wk_journal_interrupted(a->journal, &e) : 0;
+	char key[FC_TENANT_MAX * 2 + 2], why[1400], part[1100];
+	struct fc_err err;
+
+	for (size_t i = 0; i < n; i++) {
+		Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+		snprintf(part, sizeof(part), "%s.part", e[i].path);
+		snprintf(why, sizeof(why), "the worker restarted during the capture%s%s%s",
+			 access(part, F_OK) == 0 ? "; the partial file " : "",
+			 access(part, F_OK) == 0 ? part : "",
+			 access(part, F_OK) == 0 ? " is kept" : "");
+		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED;
+		r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_AGENT_RESTARTED;
+		r.session_id = e[i].session_id;
+		r.subscription = e[i].subscription;
+		r.region = e[i].region;
+		r.name = e[i].name;
+		r.host_id = a->config->host_id;
+		r.time_ms = fc_wall_ms();
+		r.capture_start_time_ms = e[i].start_ms;
+		r.error_message = why;
+		r.seq = UINT64_MAX / 2; /* above any report of the interrupted run */
+		snprintf(key, sizeof(key), "%s/%s", e[i].subscription, e[i].region);
+		produce(a, FC_TOPIC_RESULTS, key, &r.base);
+		FC_WARN("worker", "session %s was interrupted by a restart: Stopped/AgentRestarted",
+			e[i].session_id);
+	}
+	if (!n)
+		return;
+	rd_kafka_flush(a->producer, 30000);
+	for (size_t i = 0; i < n; i++)
+		if (wk_journal_finished(a->journal, e[i].session_id, &err) != 0)
+			FC_ERROR("worker", "%s", err.msg);
+}
+
 int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err *err)
 {
-	int64_t next_heartbeat = 0;
+	int64_t next_heartbeat;
 
+	/* Registered once Kafka has the first heartbeat: from then on a create
+	 * for this host is admitted, so the line below means "ready". */
+	heartbeat(a);
+	rd_kafka_flush(a->producer, 30000);
+	next_heartbeat = fc_mono_ms() + a->config->heartbeat_s * 1000;
 	FC_INFO("worker", "host %s in %s/%s, capturing under %s, %zu storage account keys",
 		a->config->host_id, a->config->subscription, a->config->region,
 		a->config->capture_root, a->n_keys);
+	report_interrupted(a);
 	while (!*stop) {
 		if (fc_mono_ms() >= next_heartbeat) {
 			heartbeat(a);

@@ -19,7 +19,8 @@ const struct fc_cfg_def wk_config_defs[] = {
 	{"capture.root", FC_CFG_STR, NULL, 1, 1024, OFF(capture_root), FC_CFG_REQUIRED, NULL, 0,
 	 "the only directory the worker writes captures under (must exist)"},
 	{"state.dir", FC_CFG_STR, "", 0, 1024, OFF(state_dir), 0, NULL, 0,
-	 "directory for the worker's journal (not used yet)"},
+	 "directory for the worker's journal (must exist); empty = no journal, so a restart cannot "
+	 "report interrupted sessions or skip a job delivered again"},
 	{"sessions.max", FC_CFG_INT, "4", 1, 256, OFF(sessions_max), 0, NULL, 0,
 	 "captures run at once; a START job beyond it fails with CaptureFailed"},
 	{"heartbeat.s", FC_CFG_INT, "10", 1, 3600, OFF(heartbeat_s), 0, NULL, 0,
