@@ -95,12 +95,18 @@ struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 	j->fd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	snprintf(j->path, sizeof(j->path), "%s/journal", dir);
+	long complete = 0; /* bytes up to the end of the last whole line */
+	int cut = 0;
 	if ((f = fopen(j->path, "r"))) {
 		while (fgets(line, sizeof(line), f)) {
 			lineno++;
-			/* A line cut by a crash is the last one: ignore it. */
-			if (!strchr(line, '\n'))
+			/* A line cut by a crash is the last one: dropped below, so
+			 * that the next line appended starts clean. */
+			if (!strchr(line, '\n')) {
+				cut = 1;
 				break;
+			}
+			complete = ftell(f);
 			if (parse_line(j, line) != 0) {
 				fc_err_set(err, FC_ERR_INVALID,
 					   "state.dir: %s:%u: not a journal line", j->path, lineno);
@@ -110,6 +116,12 @@ struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 			}
 		}
 		fclose(f);
+	}
+	if (cut && truncate(j->path, complete) != 0) {
+		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot repair %s: %s", j->path,
+			   strerror(errno));
+		wk_journal_close(j);
+		return NULL;
 	}
 	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
