@@ -469,14 +469,16 @@ void it_fleet_read_ledger(struct it_fleet *f,
 
 /* Starts bin with brokers, topics prefix, extra "-X" settings and one more
  * "-X first" (NULL for none); stdout and stderr go to log_path. */
-static pid_t spawn(struct it_fleet *f, const char *bin, const char *first,
-		   const char *const *settings, const char *log_path)
+static pid_t spawn(struct it_fleet *f, const char *const *wrapper, const char *bin,
+		   const char *first, const char *const *settings, const char *log_path)
 {
-	char *argv[64];
+	char *argv[80];
 	char x[3][320];
 	size_t n = 0;
 	pid_t pid;
 
+	for (; wrapper && *wrapper && n < 16; wrapper++)
+		argv[n++] = (char *)*wrapper;
 	argv[n++] = (char *)bin;
 	snprintf(x[0], sizeof(x[0]), "brokers=%s", f->brokers);
 	snprintf(x[1], sizeof(x[1]), "topics.prefix=%s", f->prefix);
@@ -489,7 +491,7 @@ static pid_t spawn(struct it_fleet *f, const char *bin, const char *first,
 		argv[n++] = (char *)"-X";
 		argv[n++] = x[2];
 	}
-	for (; settings && *settings && n < 60; settings++) {
+	for (; settings && *settings && n < 76; settings++) {
 		argv[n++] = (char *)"-X";
 		argv[n++] = (char *)*settings;
 	}
@@ -499,6 +501,7 @@ static pid_t spawn(struct it_fleet *f, const char *bin, const char *first,
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		execv(argv[0], argv);
+		dprintf(fd, "cannot run %s\n", argv[0]);
 		_exit(127);
 	}
 	return pid;
@@ -511,14 +514,14 @@ pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const
 
 	snprintf(log_path, log_len, "/tmp/%sscheduler-%s.log", f->prefix, instance);
 	snprintf(id, sizeof(id), "instance.id=%s", instance);
-	return spawn(f, FLEETCAP_SCHEDULER_BIN, id, settings, log_path);
+	return spawn(f, NULL, FLEETCAP_SCHEDULER_BIN, id, settings, log_path);
 }
 
-pid_t it_daemon_start(struct it_fleet *f, const char *bin, const char *name,
-		      const char *const *settings, char *log_path, size_t log_len)
+pid_t it_daemon_start(struct it_fleet *f, const char *const *wrapper, const char *bin,
+		      const char *name, const char *const *settings, char *log_path, size_t log_len)
 {
 	snprintf(log_path, log_len, "/tmp/%s%s.log", f->prefix, name);
-	return spawn(f, bin, NULL, settings, log_path);
+	return spawn(f, wrapper, bin, NULL, settings, log_path);
 }
 
 int it_sched_wait_log(const char *log_path, const char *text, int timeout_s)

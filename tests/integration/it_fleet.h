@@ -48,9 +48,9 @@ void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, co
 		     char *request_id);
 
 /* The same with a blob URL (NULL = none). */
-void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *region,
-			  const char *name, const char *target, unsigned time_limit_s,
-			  unsigned queue_timeout_s, const char *blob_url, char *request_id);
+void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *region, const char *name,
+			  const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
+			  const char *blob_url, char *request_id);
 
 /* Sends a stop or delete (FLEETCAP__V1__COMMAND_KIND__…). */
 void it_fleet_command(struct it_fleet *f, int kind, const char *sub, const char *region,
@@ -87,10 +87,12 @@ void it_fleet_read_ledger(struct it_fleet *f,
 pid_t it_sched_start(struct it_fleet *f, const char *instance, const char *const *settings,
 		     char *log_path, size_t log_len);
 
-/* Another daemon (the worker): bin with brokers, prefix and settings; logs
- * to /tmp/PREFIXname.log. */
-pid_t it_daemon_start(struct it_fleet *f, const char *bin, const char *name,
-		      const char *const *settings, char *log_path, size_t log_len);
+/* Another daemon (the worker): bin with brokers, prefix and settings, run
+ * through wrapper (argv prefix, NULL-ended; NULL = none); logs to
+ * /tmp/PREFIXname.log. */
+pid_t it_daemon_start(struct it_fleet *f, const char *const *wrapper, const char *bin,
+		      const char *name, const char *const *settings, char *log_path,
+		      size_t log_len);
 
 /* Waits until the log file holds text (the scheduler's readiness lines). 0 when found. */
 int it_sched_wait_log(const char *log_path, const char *text, int timeout_s);

@@ -6,7 +6,10 @@
  * with the file's size and sha256, and the file holds exactly the packets
  * sent; a stop mid-capture ends it as StoppedByUser with the data so far; a
  * capture with a blob URL is uploaded to Azurite with the worker's account
- * key, and the blob is byte for byte the local file.
+ * key, and the blob is byte for byte the local file; a worker killed mid-capture
+ * and started again reports the session Stopped/AgentRestarted and does not
+ * run it again. The worker runs as "nobody" with CAP_NET_RAW and
+ * CAP_NET_ADMIN only.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -38,6 +41,18 @@ static struct it_host host;
 static pid_t scheduler, worker;
 static char sched_log[256], worker_log[256], root[128];
 static char ifs[64], rootx[160], statex[160];
+/* The worker runs as "nobody" with CAP_NET_RAW and CAP_NET_ADMIN only, as the
+ * systemd unit of deploy/ runs it. */
+static const char *const unprivileged[] = {
+	"/usr/sbin/capsh",
+	"--caps=cap_net_raw,cap_net_admin+eip cap_setuid,cap_setgid,cap_setpcap+ep",
+	"--keep=1",
+	"--user=nobody",
+	"--addamb=cap_net_raw,cap_net_admin",
+	"--",
+	"-c",
+	"grep -E '^Cap(Eff|Amb)' /proc/self/status >&2; exec \"$0\" \"$@\"",
+	NULL};
 static const char *worker_settings[] = {"host.id=real-1",
 					"subscription=sub-w",
 					"region=r1",
@@ -66,12 +81,17 @@ static int setup(void **state)
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
 	snprintf(statex, sizeof(statex), "state.dir=%s/state", root);
-	it_sh("mkdir -p %s/state", root);
-	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker", worker_settings, worker_log,
-				 sizeof(worker_log));
+	it_sh("mkdir -p %s/state && chown -R nobody %s", root, root);
+	worker = it_daemon_start(fleet, unprivileged, FLEETCAP_WORKER_BIN, "worker",
+				 worker_settings, worker_log, sizeof(worker_log));
 	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
 	    it_sched_wait_log(worker_log, "capturing under", 60) != 0)
 		fail_msg("the daemons did not start; see %s and %s", sched_log, worker_log);
+	/* Only the two capabilities, effective and ambient (bits 12 and 13). */
+	if (it_sched_wait_log(worker_log, "CapEff:\t0000000000003000", 1) != 0 ||
+	    it_sched_wait_log(worker_log, "CapAmb:\t0000000000003000", 1) != 0)
+		fail_msg("the worker does not run with CAP_NET_RAW and CAP_NET_ADMIN only; see %s",
+			 worker_log);
 	return 0;
 }
 
@@ -261,8 +281,8 @@ static void test_worker_killed_and_restarted(void **state)
 	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
 
 	/* The restarted worker reads its journal: t5 started and never ended. */
-	worker = it_daemon_start(fleet, FLEETCAP_WORKER_BIN, "worker-restarted", worker_settings,
-				 restarted_log, sizeof(restarted_log));
+	worker = it_daemon_start(fleet, unprivileged, FLEETCAP_WORKER_BIN, "worker-restarted",
+				 worker_settings, restarted_log, sizeof(restarted_log));
 	s = it_fleet_wait_state(fleet, "sub-w/r1/t5", STOPPED, 60);
 	if (!s)
 		fail_msg("t5 did not end after the restart; see %s", restarted_log);
