@@ -160,6 +160,7 @@ static int start(struct scheduler *s, struct fc_err *err)
 		.finished_max = c->finished_max,
 		.rules = s->rules,
 		.target_check = sched_workers_check,
+		.target_alive = sched_workers_alive,
 		.target_opaque = s->workers,
 		.emit = sched_loop_emit,
 	};

@@ -1061,6 +1061,14 @@ size_t sched_state_apply(struct sched_state *st, enum fc_topic topic, int32_t pa
 
 /* ---------------------------------------------------------------- timers */
 
+/* 0 when the entry's worker has stopped heartbeating for longer than the grace. */
+static int target_alive(const struct sched_state *st, const entry_t *e, int64_t now)
+{
+	return !st->policy.target_alive ||
+	       st->policy.target_alive(st->policy.target_opaque, e->spec->target, now,
+				       st->policy.lease_grace_ms);
+}
+
 static int key_has_due(const struct sched_state *st, const struct sched_key *k, int64_t now)
 {
 	const ledger_t *ls = k->ls;
@@ -1069,7 +1077,8 @@ static int key_has_due(const struct sched_state *st, const struct sched_key *k, 
 	if (ls->n_queued && (long long)ls->n_active < quota_of(st, k))
 		return 1;
 	for (size_t i = 0; i < ls->n_active; i++)
-		if (ls->active[i]->lease_deadline_ms && ls->active[i]->lease_deadline_ms <= now)
+		if ((ls->active[i]->lease_deadline_ms && ls->active[i]->lease_deadline_ms <= now) ||
+		    !target_alive(st, ls->active[i], now))
 			return 1;
 	for (size_t i = 0; i < ls->n_queued; i++)
 		if (ls->queued[i]->queue_deadline_ms <= now)
@@ -1089,11 +1098,14 @@ static void tick_key(struct sched_state *st, struct sched_key *k, int64_t now)
 
 	for (size_t i = 0; i < ls->n_active;) {
 		entry_t *e = ls->active[i];
-		if (!e->lease_deadline_ms || e->lease_deadline_ms > now) {
+		int alive = target_alive(st, e, now);
+		if (alive && (!e->lease_deadline_ms || e->lease_deadline_ms > now)) {
 			i++;
 			continue;
 		}
-		snprintf(why, sizeof(why), "no final report from worker %.64s in time",
+		snprintf(why, sizeof(why),
+			 alive ? "no final report from worker %.64s in time"
+			       : "worker %.64s stopped sending heartbeats",
 			 e->spec->target);
 		struct answer a = {.state = FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR,
 				   .stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR,

@@ -21,9 +21,11 @@
  *   reports → Running with the start time and counters, then the final
  *             Stopped/Error with the files; the slot goes to the oldest
  *             queued request;
- *   tick    → a lease past its deadline ends as Error/AgentStopped (with a
- *             STOP job in case the worker is alive), a queued request past
- *             its queue timeout ends as Error/QuotaExceeded.
+ *   tick    → a lease past its deadline, or a session whose worker stopped
+ *             heartbeating (stale plus lease.grace.s), ends as
+ *             Error/AgentStopped (with a STOP job in case the worker is
+ *             alive), a queued request past its queue timeout ends as
+ *             Error/QuotaExceeded.
  *
  * Batches: every key touched since the last sched_state_commit() keeps a
  * packed copy of its state from before the batch. sched_state_flush() emits
@@ -52,6 +54,12 @@ typedef void (*sched_emit_fn)(void *opaque, enum fc_topic topic, int32_t partiti
 typedef int (*sched_target_fn)(void *opaque, const char *target, const char *subscription,
 			       const char *region, int64_t now_ms, char *why, size_t len);
 
+/*
+ * 1 while target still heartbeats (its last heartbeat is within the stale
+ * window plus grace_ms), else 0: its sessions are then ended.
+ */
+typedef int (*sched_alive_fn)(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms);
+
 struct sched_policy {
 	long long quota_default;
 	const struct fc_kv_list *quota_overrides; /* subscription → quota; borrowed */
@@ -59,6 +67,7 @@ struct sched_policy {
 	long long finished_max;		       /* finished names remembered per key */
 	const struct sched_alert_rules *rules; /* borrowed, may be NULL */
 	sched_target_fn target_check;
+	sched_alive_fn target_alive; /* may be NULL; called with target_opaque */
 	void *target_opaque;
 	sched_emit_fn emit;
 	void *emit_opaque;

@@ -221,6 +221,18 @@ static int judge(const struct sched_workers *w, const struct host *h, const char
 	return 0;
 }
 
+int sched_workers_alive(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms)
+{
+	const struct sched_workers *w = opaque;
+	const struct host *h = find_host(w, target, strlen(target));
+	const Fleetcap__V1__WorkerHeartbeat *hb = h ? h->hb : NULL;
+
+	if (!hb)
+		return 0; /* deregistered (tombstone) */
+	int64_t interval = hb->interval_s ? (int64_t)hb->interval_s * 1000 : INTERVAL_DEFAULT_MS;
+	return now_ms - hb->time_ms <= interval * w->stale_factor + grace_ms;
+}
+
 int sched_workers_check(void *opaque, const char *target, const char *subscription,
 			const char *region, int64_t now_ms, char *why, size_t len)
 {

@@ -38,6 +38,10 @@ void sched_workers_poll(struct sched_workers *w);
 int sched_workers_check(void *opaque, const char *target, const char *subscription,
 			const char *region, int64_t now_ms, char *why, size_t len);
 
+/* A sched_alive_fn: 1 while target's last heartbeat is within the stale
+ * window plus grace_ms (no catch-up: it is asked on every tick). */
+int sched_workers_alive(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms);
+
 size_t sched_workers_count(const struct sched_workers *w);
 
 #endif

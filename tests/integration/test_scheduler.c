@@ -117,7 +117,18 @@ static void wait_state(const char *key, int state)
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 }
 
-/* A create answered only after everything sent before it in the same key. */
+/* The jobs of kind for name seen so far, once at least n are (or after 30 s:
+ * the fake worker reads jobs in a thread of its own, a moment after the
+ * status that announced them). */
+static size_t jobs_reach(int kind, const char *name, size_t n)
+{
+	for (int i = 0; i < 300 && it_fleet_jobs(fleet, kind, name) < n; i++)
+		usleep(100 * 1000);
+	return it_fleet_jobs(fleet, kind, name);
+}
+
+/* A create answered (and its job read) only after everything sent before it
+ * in the same key. */
 static void barrier(const char *sub, const char *region, const char *host)
 {
 	char req[33], name[32];
@@ -127,6 +138,7 @@ static void barrier(const char *sub, const char *region, const char *host)
 	it_fleet_create(fleet, sub, region, name, host, 60, 0, req);
 	it_status_t *s = answer(req);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	jobs_reach(JOB_START, name, 1);
 }
 
 static void test_quota(void **state)
@@ -148,14 +160,14 @@ static void test_quota(void **state)
 	}
 	assert_int_equal(running, 10);
 	assert_int_equal(rejected, 2);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, NULL) >= 10, 1);
+	assert_true(jobs_reach(JOB_START, NULL, 10) >= 10);
 
 	/* Stop one: the worker reports the end, the slot frees, the next is admitted. */
 	it_fleet_command(fleet, CMD_STOP, "sub-quota", "r1", "q00");
 	wait_state("sub-quota/r1/q00", STOPPED);
 	it_fleet_create(fleet, "sub-quota", "r1", "q12", "host-q", 600, 0, req[12]);
 	expect_answer(req[12], RUNNING, 0);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, "q12"), 1);
+	assert_int_equal(jobs_reach(JOB_START, "q12", 1), 1);
 }
 
 static void test_queue_and_timeout(void **state)
@@ -176,7 +188,7 @@ static void test_queue_and_timeout(void **state)
 	assert_int_equal(it_fleet_jobs(fleet, JOB_START, "c"), 0);
 	it_fleet_command(fleet, CMD_STOP, "sub-queue", "r1", "a");
 	wait_state("sub-queue/r1/b", RUNNING);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, "b"), 1);
+	assert_int_equal(jobs_reach(JOB_START, "b", 1), 1);
 }
 
 static void test_idempotent_and_conflict(void **state)
@@ -195,7 +207,7 @@ static void test_idempotent_and_conflict(void **state)
 	assert_int_equal(s->rejected_error, E_CONFLICT);
 	assert_int_equal(s->spec->time_limit_s, 600);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, "x"), 1);
+	assert_int_equal(jobs_reach(JOB_START, "x", 1), 1);
 }
 
 static void test_target_not_found(void **state)
@@ -241,7 +253,7 @@ static void test_alerts(void **state)
 	it_fleet_alert(fleet, "sub-alert", "r1", "host-a", "retrans", "a1", WARNING); /* again */
 	it_fleet_alert(fleet, "sub-alert", "r1", "host-a", "retrans", "a2", WARNING);
 	barrier("sub-alert", "r1", "host-a");
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, a1), 1);
+	assert_int_equal(jobs_reach(JOB_START, a1, 1), 1);
 	assert_int_equal(it_fleet_jobs(fleet, JOB_START, a2), 0);
 	it_status_t *s = it_fleet_wait_state(fleet, key, RUNNING, 1);
 	assert_string_equal(s->origin->alert_id, "a1");
@@ -258,7 +270,7 @@ static void test_alerts(void **state)
 	it_fleet_alert(fleet, "sub-alert", "r1", "host-a", "retrans", "a4", WARNING);
 	snprintf(key, sizeof(key), "sub-alert/r1/%s", a4);
 	wait_state(key, RUNNING);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, a4), 1);
+	assert_int_equal(jobs_reach(JOB_START, a4, 1), 1);
 }
 
 static void test_lease_expiry(void **state)
@@ -286,8 +298,8 @@ static void test_lease_expiry(void **state)
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 	/* A stop job went to each host, in case the worker lives. */
 	barrier("sub-lease", "r1", "mute-1");
-	assert_int_equal(it_fleet_jobs(fleet, JOB_STOP, "never"), 1);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_STOP, "mute"), 1);
+	assert_int_equal(jobs_reach(JOB_STOP, "never", 1), 1);
+	assert_int_equal(jobs_reach(JOB_STOP, "mute", 1), 1);
 }
 
 static void test_restart_restores_state(void **state)
@@ -313,7 +325,7 @@ static void test_restart_restores_state(void **state)
 	/* Their specs came back too: a repeated create is a no-op. */
 	it_fleet_create(fleet, "sub-restart", "r1", "s03", "host-r", 600, 0, again);
 	expect_answer(again, RUNNING, 0);
-	assert_int_equal(it_fleet_jobs(fleet, JOB_START, "s03"), 1);
+	assert_int_equal(jobs_reach(JOB_START, "s03", 1), 1);
 	/* And their sessions: the worker's final report frees a slot. */
 	it_fleet_command(fleet, CMD_STOP, "sub-restart", "r1", "s00");
 	wait_state("sub-restart/r1/s00", STOPPED);

@@ -76,7 +76,7 @@ static int setup(void **state)
 	fleet = it_fleet_start(it_require_env("FLEETCAP_BROKERS"), prefix, 3);
 	snprintf(root, sizeof(root), "/tmp/%scaptures", prefix);
 	mkdir(root, 0750);
-	static const char *sched_settings[] = {"lease.grace.s=30", "tick.ms=100", NULL};
+	static const char *sched_settings[] = {"lease.grace.s=5", "tick.ms=100", NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
@@ -98,7 +98,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (it_sched_stop(worker, SIGTERM) != 0)
+	if (worker && it_sched_stop(worker, SIGTERM) != 0)
 		fprintf(stderr, "the worker did not exit 0 on SIGTERM; see %s\n", worker_log);
 	it_sched_stop(scheduler, SIGTERM);
 	it_fleet_stop(fleet);
@@ -293,6 +293,30 @@ static void test_worker_killed_and_restarted(void **state)
 	snprintf(worker_log, sizeof(worker_log), "%s", restarted_log); /* for teardown */
 }
 
+static void test_worker_killed_for_good(void **state)
+{
+	char req[33];
+	(void)state;
+
+	create("t6", 600, req);
+	for (int i = 0; i < 600 && !log_count(worker_log, "t6#"); i++)
+		usleep(100 * 1000);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t6", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
+	worker = 0;
+	/* No heartbeat for 3 intervals (2 s) plus the grace (5 s): the session
+	 * ends, long before its 600 s time limit, and frees its slot. */
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t6", ERROR, 60);
+	if (!s)
+		fail_msg("t6 did not end after its worker died; see %s", sched_log);
+	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_AGENT_STOPPED);
+	assert_non_null(strstr(s->error_message, "heartbeats"));
+	assert_true(s->updated_time_ms - s->capture_start_time_ms < 60000);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
 		cmocka_unit_test(test_worker_killed_and_restarted),
+		cmocka_unit_test(test_worker_killed_for_good),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -72,6 +72,17 @@ static int target_check(void *opaque, const char *target, const char *sub, const
 	return -1;
 }
 
+/* The host whose heartbeats stopped, for test_dead_worker; NULL = none. */
+static const char *dead_host;
+
+static int target_alive(void *opaque, const char *target, int64_t now, int64_t grace)
+{
+	(void)opaque;
+	(void)now;
+	(void)grace;
+	return !dead_host || strcmp(target, dead_host) != 0;
+}
+
 static struct sched_state *new_state(long long quota)
 {
 	struct sched_policy policy = {
@@ -80,6 +91,7 @@ static struct sched_state *new_state(long long quota)
 		.finished_max = 100,
 		.rules = rules,
 		.target_check = target_check,
+		.target_alive = target_alive,
 		.emit = emit,
 	};
 	clear_records();
@@ -471,6 +483,35 @@ static void test_rollback_and_restore(void **state)
 	sched_state_destroy(st);
 }
 
+static void test_dead_worker(void **state)
+{
+	struct sched_state *st = new_state(10);
+	(void)state;
+
+	create(st, "a", "r1", T0);
+	char *a = last_session();
+	report(st, a, R_STARTED, 1, T0 + 100); /* lease: 60 s + grace */
+	create_spec(st, make_spec("b", "host-2", "60"), "r2", T0 + 200);
+	char *b = last_session();
+	report(st, b, R_STARTED, 1, T0 + 300);
+	assert_int_equal(sched_state_tick(st, T0 + 1000), 0);
+
+	/* host-2 stops heartbeating: its session ends long before its lease. */
+	dead_host = "host-2";
+	sched_state_tick(st, T0 + 2000);
+	dead_host = NULL;
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_string_equal(s->name, "b");
+	assert_int_equal(s->state, ERROR);
+	assert_int_equal(s->error, E_AGENT);
+	assert_non_null(strstr(s->error_message, "heartbeats"));
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(sched_state_active_count(st, KEY), 1); /* a, on host-1, goes on */
+	free(a);
+	free(b);
+	sched_state_destroy(st);
+}
+
 static void send_alert(struct sched_state *st, const char *id, const char *target, int severity,
 		       int64_t now)
 {
@@ -610,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_idempotent_and_conflict),
 		cmocka_unit_test(test_targets_and_invalid),
 		cmocka_unit_test(test_stop_delete_and_leases),
+		cmocka_unit_test(test_dead_worker),
 		cmocka_unit_test(test_rollback_and_restore),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_alert_names),
