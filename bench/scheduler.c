@@ -69,8 +69,8 @@ static void produce_with(rd_kafka_t *rk, const char *prefix, enum fc_topic t, co
 	rd_kafka_resp_err_t e;
 
 	topic(prefix, t, name);
-	while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(name),
-				      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
+	while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
+				      RD_KAFKA_V_VALUE(buf, len),
 				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
 	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		rd_kafka_poll(rk, 10);

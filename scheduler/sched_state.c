@@ -1183,16 +1183,22 @@ size_t sched_state_flush(struct sched_state *st, int64_t now_ms)
 	return n;
 }
 
+/* Takes k off the batch: its copy from before is no longer needed. */
+static void end_batch(struct sched_key *k)
+{
+	free(k->before);
+	k->before = NULL;
+	k->before_len = 0;
+	k->touched = 0;
+	k->mutated = 0;
+	k->next_touched = NULL;
+}
+
 void sched_state_commit(struct sched_state *st)
 {
 	for (struct sched_key *k = st->touched, *next; k; k = next) {
 		next = k->next_touched;
-		free(k->before);
-		k->before = NULL;
-		k->before_len = 0;
-		k->touched = 0;
-		k->mutated = 0;
-		k->next_touched = NULL;
+		end_batch(k);
 	}
 	st->touched = NULL;
 }
@@ -1217,12 +1223,7 @@ void sched_state_rollback(struct sched_state *st)
 				FC_ERROR("sched", "cannot restore %s after an abort", k->key);
 			}
 		}
-		free(k->before);
-		k->before = NULL;
-		k->before_len = 0;
-		k->touched = 0;
-		k->mutated = 0;
-		k->next_touched = NULL;
+		end_batch(k);
 	}
 	st->touched = NULL;
 }
