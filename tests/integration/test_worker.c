@@ -71,9 +71,11 @@ static int setup(void **state)
 
 	it_unique(prefix, sizeof(prefix), "it-worker-");
 	strcat(prefix, ".");
+	const char *brokers = it_require_env("FLEETCAP_BROKERS"); /* before anything to undo */
+	it_require_env("FLEETCAP_AZURITE");
 	if (it_host_create(&host, "wk") != 0)
 		fail_msg("cannot create the test host (root is needed)");
-	fleet = it_fleet_start(it_require_env("FLEETCAP_BROKERS"), prefix, 3);
+	fleet = it_fleet_start(brokers, prefix, 3);
 	snprintf(root, sizeof(root), "/tmp/%scaptures", prefix);
 	mkdir(root, 0750);
 	static const char *sched_settings[] = {"lease.grace.s=5", "tick.ms=100", NULL};
