@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
 #include "cli_fleet.h"
+#include "fc_names.h"
 #include "fc_spec.h"
 
 static int bad(const char *command, const char *option, const char *value, const char *expected)
@@ -102,16 +102,6 @@ int cli_delete(int argc, char **argv)
 			      FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_DELETE);
 }
 
-static int parse_severity(const char *s)
-{
-	static const char *const names[] = {"", "Info", "Warning", "Error", "Critical"};
-
-	for (int i = 1; i < 5; i++)
-		if (strcasecmp(s, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 int cli_alert(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -156,7 +146,7 @@ int cli_alert(int argc, char **argv)
 			ev.description = optarg;
 			break;
 		case 'S':
-			if ((c = parse_severity(optarg)) < 0)
+			if ((c = fc_severity_parse(optarg)) < 0)
 				return bad("alert", "--severity", optarg,
 					   "Info, Warning, Error or Critical");
 			ev.severity = c;

@@ -2,6 +2,7 @@
 #include "fc_names.h"
 
 #include <stddef.h>
+#include <strings.h>
 
 #include "fleetcap.pb-c.h"
 
@@ -53,4 +54,19 @@ const char *fc_stop_reason_name(int stop_reason)
 const char *fc_error_code_name(int error_code)
 {
 	return NAME_OF(error_codes, error_code);
+}
+
+static const char *const severities[] = {
+	[FLEETCAP__V1__SEVERITY__SEVERITY_INFO] = "Info",
+	[FLEETCAP__V1__SEVERITY__SEVERITY_WARNING] = "Warning",
+	[FLEETCAP__V1__SEVERITY__SEVERITY_ERROR] = "Error",
+	[FLEETCAP__V1__SEVERITY__SEVERITY_CRITICAL] = "Critical",
+};
+
+int fc_severity_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
+		if (severities[i] && strcasecmp(name, severities[i]) == 0)
+			return (int)i;
+	return -1;
 }

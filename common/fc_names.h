@@ -11,4 +11,7 @@ const char *fc_state_name(int capture_state);
 const char *fc_stop_reason_name(int stop_reason); /* "" for STOP_REASON_NONE */
 const char *fc_error_code_name(int error_code);	  /* "" for ERROR_CODE_NONE */
 
+/* "Info", "Warning", "Error", "Critical" (any case) → Severity; -1 when none. */
+int fc_severity_parse(const char *name);
+
 #endif

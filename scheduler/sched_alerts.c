@@ -6,25 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-static const struct {
-	const char *name;
-	int value;
-} severities[] = {
-	{"Info", FLEETCAP__V1__SEVERITY__SEVERITY_INFO},
-	{"Warning", FLEETCAP__V1__SEVERITY__SEVERITY_WARNING},
-	{"Error", FLEETCAP__V1__SEVERITY__SEVERITY_ERROR},
-	{"Critical", FLEETCAP__V1__SEVERITY__SEVERITY_CRITICAL},
-};
-
-static int parse_severity(const char *s)
-{
-	for (size_t i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
-		if (strcasecmp(s, severities[i].name) == 0)
-			return severities[i].value;
-	return -1;
-}
+#include "fc_names.h"
 
 /* One "capture" value as the text fc_spec_set takes. */
 static int value_text(json_t *v, char *buf, size_t len)
@@ -97,7 +80,7 @@ static int load_rule(json_t *obj, struct sched_alert_rule *rule, size_t index, s
 	rule->name = strdup(name);
 	rule->min_severity = FLEETCAP__V1__SEVERITY__SEVERITY_INFO;
 	if (sev && (!json_is_string(sev) ||
-		    (rule->min_severity = parse_severity(json_string_value(sev))) < 0)) {
+		    (rule->min_severity = fc_severity_parse(json_string_value(sev))) < 0)) {
 		fc_err_set(err, FC_ERR_INVALID,
 			   "rule %s: minSeverity: expected Info, Warning, Error or Critical", name);
 		return -1;
