@@ -34,5 +34,6 @@ int cli_wait(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_delete(int argc, char **argv);
 int cli_alert(int argc, char **argv);
+int cli_demo(int argc, char **argv);
 
 #endif

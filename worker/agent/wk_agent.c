@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct wk_agent {
 	struct wk_journal *journal; /* NULL without state.dir */
 	struct azblob_key *keys;    /* blob.key.ACCOUNT, decoded */
 	size_t n_keys;
+	atomic_int ready;     /* the first heartbeat is in Kafka */
 	pthread_mutex_t lock; /* the jobs list */
 	struct wk_job *jobs;
 	size_t active;
@@ -589,6 +591,11 @@ void wk_agent_destroy(struct wk_agent *a)
 	free(a);
 }
 
+int wk_agent_ready(const struct wk_agent *a)
+{
+	return atomic_load(&((struct wk_agent *)a)->ready);
+}
+
 /* Sessions the journal saw start and never end: Stopped/AgentRestarted. */
 static void report_interrupted(struct wk_agent *a)
 {
@@ -637,6 +644,7 @@ int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err 
 	heartbeat(a);
 	rd_kafka_flush(a->producer, 30000);
 	next_heartbeat = fc_mono_ms() + a->config->heartbeat_s * 1000;
+	atomic_store(&a->ready, 1);
 	FC_INFO("worker", "host %s in %s/%s, capturing under %s, %zu storage account keys",
 		a->config->host_id, a->config->subscription, a->config->region,
 		a->config->capture_root, a->n_keys);

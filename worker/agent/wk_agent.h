@@ -39,6 +39,9 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
  */
 int wk_agent_run(struct wk_agent *agent, volatile sig_atomic_t *stop, struct fc_err *err);
 
+/* 1 once the first heartbeat is in Kafka: a create for this host is admitted. */
+int wk_agent_ready(const struct wk_agent *agent);
+
 void wk_agent_destroy(struct wk_agent *agent);
 
 #endif
