@@ -478,8 +478,10 @@ static int summary(struct demo *d)
 		      s->n_files > 0 && packets_of(s) > 0;
 	}
 	if (d->json) {
-		json_t *out = json_pack("{s:s, s:s, s:b, s:[o,o]}", "dir", d->dir, "brokers",
-					d->brokers, "ok", ok, "captures",
+		json_t *out = json_pack("{s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:[o,o]}", "dir",
+					d->dir, "brokers", d->brokers, "ok", ok, "traffic",
+					"tcpPort", d->ports.tcp, "udpPort", d->ports.udp,
+					"udpOtherPort", d->ports.udp_other, "captures",
 					cli_status_json(d->final[0]), cli_status_json(d->final[1]));
 		json_dumpf(out, stdout, JSON_COMPACT);
 		printf("\n");
