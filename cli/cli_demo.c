@@ -441,7 +441,7 @@ static void show_tcpdump(const char *path)
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[0]);
 		close(fds[1]);
-		execlp("tcpdump", "tcpdump", "-nr", path, (char *)NULL);
+		execlp("tcpdump", "tcpdump", "-qnr", path, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -465,7 +465,7 @@ static void show_tcpdump(const char *path)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		printf("      (tcpdump is not installed)\n");
 	else
-		printf("      … %d packets read by tcpdump -nr %s\n", lines, path);
+		printf("      … %d packets read by tcpdump -qnr %s\n", lines, path);
 }
 
 static int summary(struct demo *d)
