@@ -34,6 +34,7 @@ struct wk_job {
 	volatile int finished; /* the final report is sent; the thread can be joined */
 	uint64_t seq;	       /* of the reports */
 	int64_t start_ms;
+	Fleetcap__V1__CaptureReport *resume; /* an upload to finish after a restart */
 	struct wk_job *next;
 };
 
@@ -102,31 +103,45 @@ static void heartbeat(struct wk_agent *a)
 	produce(a, FC_TOPIC_WORKERS, c->host_id, &hb.base);
 }
 
-/* A report for job; counters and r's other fields as given. */
-static void report(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
-		   const struct wk_counters *counters)
+/* Sends r to results under its subscription/region. */
+static void send_report(struct wk_agent *a, Fleetcap__V1__CaptureReport *r)
 {
-	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
-	struct wk_agent *a = job->agent;
 	char key[FC_TENANT_MAX * 2 + 2];
 
+	snprintf(key, sizeof(key), "%s/%s", r->subscription, r->region);
+	produce(a, FC_TOPIC_RESULTS, key, &r->base);
+}
+
+/* Fills r's identity, time and sequence number from job, and its counters
+ * (kept in c) when given. */
+static void fill_report(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
+			const struct wk_counters *counters, Fleetcap__V1__Counters *c)
+{
 	if (counters) {
-		c.packets = counters->packets;
-		c.bytes = counters->bytes;
-		c.kernel_drops = counters->kernel_drops;
-		c.interface_drops = counters->interface_drops;
-		r->counters = &c;
+		c->packets = counters->packets;
+		c->bytes = counters->bytes;
+		c->kernel_drops = counters->kernel_drops;
+		c->interface_drops = counters->interface_drops;
+		r->counters = c;
 	}
 	r->session_id = job->session_id;
 	r->subscription = job->spec->subscription;
 	r->region = job->spec->region;
 	r->name = job->spec->name;
-	r->host_id = a->config->host_id;
+	r->host_id = job->agent->config->host_id;
 	r->time_ms = fc_wall_ms();
 	r->capture_start_time_ms = job->start_ms;
 	r->seq = __atomic_add_fetch(&job->seq, 1, __ATOMIC_SEQ_CST);
-	snprintf(key, sizeof(key), "%s/%s", job->spec->subscription, job->spec->region);
-	produce(a, FC_TOPIC_RESULTS, key, &r->base);
+}
+
+/* A report for job; counters and r's other fields as given. */
+static void report(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
+		   const struct wk_counters *counters)
+{
+	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
+
+	fill_report(job, r, counters, &c);
+	send_report(job->agent, r);
 }
 
 static void report_failed(struct wk_job *job, int error, const char *message)
@@ -154,43 +169,105 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 }
 
 /*
- * Uploads each file to the spec's blob URL (a ring's files to the blob name
- * with the same _NNNNN number), with the spec's SAS or the worker's key of
- * the URL's account; fills blob_urls (no secret in them). 0, or -1 with err.
+ * Uploads each file of r to the spec's blob URL (a ring's files to the blob
+ * name with the same _NNNNN number), with the spec's SAS or the worker's key
+ * of the URL's account, and sets each file's blob URL (no secret in it) in
+ * blob_urls. An upload cut short by a crash resumes from the blocks the
+ * service already holds. 0, or -1 with err.
  */
-static int upload_files(struct wk_job *job, char (*blob_urls)[FC_BLOB_URL_MAX + 1], size_t n,
-			struct fc_err *err)
+static int upload_files(struct wk_agent *a, const fc_spec_t *spec, Fleetcap__V1__CaptureReport *r,
+			char (*blob_urls)[FC_BLOB_URL_MAX + 1], struct fc_err *err)
 {
-	struct wk_agent *a = job->agent;
 	struct sink_azblob_config config = {.keys = a->keys, .n_keys = a->n_keys};
 	struct azblob_upload_result res;
 	struct sink_azblob *sink;
 	char url[FC_BLOB_URL_MAX + 1];
 	int rc = 0;
 
-	config.sas = *job->spec->blob_sas ? job->spec->blob_sas : NULL;
+	config.sas = *spec->blob_sas ? spec->blob_sas : NULL;
 	azblob_upload_config_default(&config.upload);
 	if (!(sink = sink_azblob_open(&config, err)))
 		return -1;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct wk_file *f = wk_session_file(job->session, i);
-		if (sink_azblob_ring_url(job->spec->blob_url, job->spec->ring ? f->path : "", url,
+	for (size_t i = 0; i < r->n_files && rc == 0; i++) {
+		const char *path = r->files[i]->local_path;
+		if (sink_azblob_ring_url(spec->blob_url, spec->ring ? path : "", url,
 					 sizeof(url)) != 0) {
-			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", f->path);
+			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", path);
 			rc = -1;
-		} else {
-			rc = sink_azblob_put(sink, f->path, url, blob_urls[i], sizeof(blob_urls[i]),
-					     &res, err);
+		} else if ((rc = sink_azblob_put(sink, path, url, blob_urls[i],
+						 sizeof(blob_urls[i]), &res, err)) == 0) {
+			r->files[i]->blob_url = blob_urls[i];
 		}
 	}
 	sink_azblob_close(sink);
 	return rc;
 }
 
+/* Journals r (files not yet uploaded) and spec, so that a restart finishes
+ * the upload instead of reporting the session interrupted. */
+static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureReport *r,
+			    const fc_spec_t *spec)
+{
+	size_t rlen = protobuf_c_message_get_packed_size(&r->base);
+	size_t slen = protobuf_c_message_get_packed_size(&spec->base);
+	uint8_t *rbuf = malloc(rlen + 1), *sbuf = malloc(slen + 1);
+	struct fc_err err;
+
+	if (!rbuf || !sbuf)
+		fc_err_set(&err, FC_ERR_FATAL, "out of memory");
+	if (!rbuf || !sbuf ||
+	    wk_journal_captured(a->journal, r->session_id, rbuf,
+				protobuf_c_message_pack(&r->base, rbuf), sbuf,
+				protobuf_c_message_pack(&spec->base, sbuf), &err) != 0)
+		FC_ERROR("worker", "session %s: a restart could not resume its upload: %s",
+			 r->session_id, err.msg);
+	free(rbuf);
+	free(sbuf);
+}
+
+/*
+ * The end of a session: uploads r's files when the spec names a blob URL (a
+ * failed upload makes a successful capture FAILED with StorageFailed; a
+ * failed capture keeps its own error), sends r, and records the session
+ * final once Kafka has the report: a crash in between repeats the final
+ * report after the restart (the scheduler ignores a second one) instead of
+ * losing it.
+ */
+static void finish_session(struct wk_agent *a, const fc_spec_t *spec,
+			   Fleetcap__V1__CaptureReport *r)
+{
+	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(r->n_files + 1, sizeof(*blob_urls));
+	struct fc_err err;
+
+	if (*spec->blob_url) {
+		FC_INFO("worker", "session %s: uploading %zu files", r->session_id, r->n_files);
+		fc_err_clear(&err);
+		if (!blob_urls)
+			fc_err_set(&err, FC_ERR_FATAL, "out of memory");
+		if ((!blob_urls || upload_files(a, spec, r, blob_urls, &err) != 0) &&
+		    r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
+			FC_WARN("worker", "session %s: upload failed: %s", r->session_id, err.msg);
+			r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
+			r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
+			r->error_message = err.msg;
+			r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
+		}
+	}
+	send_report(a, r);
+	if (a->journal) {
+		struct fc_err jerr;
+		rd_kafka_flush(a->producer, 30000);
+		if (wk_journal_finished(a->journal, r->session_id, &jerr) != 0)
+			FC_ERROR("worker", "%s", jerr.msg);
+	}
+	free(blob_urls);
+}
+
 static void *run_job(void *opaque)
 {
 	struct wk_job *job = opaque;
 	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
 	struct wk_result result;
 	struct fc_err err;
 
@@ -198,18 +275,6 @@ static void *run_job(void *opaque)
 	size_t n = wk_session_file_count(job->session);
 	Fleetcap__V1__CaptureFile *files = calloc(n + 1, sizeof(*files));
 	Fleetcap__V1__CaptureFile **pointers = calloc(n + 1, sizeof(*pointers));
-	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(n + 1, sizeof(*blob_urls));
-	int upload_failed = 0;
-
-	/* What was captured is uploaded even after a capture failure. */
-	if (*job->spec->blob_url && blob_urls) {
-		struct fc_err upload_err;
-		if (upload_files(job, blob_urls, n, &upload_err) != 0) {
-			upload_failed = 1;
-			if (rc == 0)
-				err = upload_err;
-		}
-	}
 
 	for (size_t i = 0; files && pointers && i < n; i++) {
 		const struct wk_file *f = wk_session_file(job->session, i);
@@ -217,18 +282,16 @@ static void *run_job(void *opaque)
 		files[i].local_path = (char *)f->path;
 		files[i].size = f->size;
 		files[i].sha256 = (char *)f->sha256;
-		files[i].blob_url = blob_urls ? blob_urls[i] : (char *)"";
 		pointers[i] = &files[i];
 	}
 	if (files && pointers) {
 		r.n_files = n;
 		r.files = pointers;
 	}
-	if (rc != 0 || upload_failed) {
+	if (rc != 0) {
 		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
-		r.error = rc == 0	 ? FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED
-			  : result.error ? result.error
-					 : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED;
+		r.error = result.error ? result.error
+				       : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED;
 		r.error_message = err.msg;
 		r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
 	} else {
@@ -236,22 +299,31 @@ static void *run_job(void *opaque)
 		/* A stop job says why: StoppedByUser or Deleted. */
 		r.stop_reason = job->stop_reason ? job->stop_reason : result.stop_reason;
 	}
+	fill_report(job, &r, &result.counters, &c);
 	FC_INFO("worker", "session %s ended: %s, %llu packets, %zu files", job->session_id,
-		rc || upload_failed ? err.msg : fc_stop_reason_name((int)r.stop_reason),
+		rc ? err.msg : fc_stop_reason_name((int)r.stop_reason),
 		(unsigned long long)result.counters.packets, n);
-	report(job, &r, &result.counters);
-	/* "final" goes to the journal once Kafka has the report: a crash in
-	 * between repeats the final report after the restart (the scheduler
-	 * ignores a second one) instead of losing it. */
-	if (job->agent->journal) {
-		struct fc_err jerr;
-		rd_kafka_flush(job->agent->producer, 30000);
-		if (wk_journal_finished(job->agent->journal, job->session_id, &jerr) != 0)
-			FC_ERROR("worker", "%s", jerr.msg);
-	}
+	/* What was captured is uploaded even after a capture failure. */
+	if (*job->spec->blob_url && job->agent->journal)
+		record_captured(job->agent, &r, job->spec);
+	finish_session(job->agent, job->spec, &r);
 	free(files);
 	free(pointers);
-	free(blob_urls);
+	job->finished = 1;
+	return NULL;
+}
+
+/* After a restart: the upload the journal says was under way, then the
+ * session's final report as recorded before it. */
+static void *run_resume(void *opaque)
+{
+	struct wk_job *job = opaque;
+	Fleetcap__V1__CaptureReport *r = job->resume;
+
+	FC_INFO("worker", "session %s: resuming the upload a restart interrupted", job->session_id);
+	r->time_ms = fc_wall_ms();
+	r->seq = UINT64_MAX / 2; /* above any report of the interrupted run */
+	finish_session(job->agent, job->spec, r);
 	job->finished = 1;
 	return NULL;
 }
@@ -304,6 +376,8 @@ static void free_job(struct wk_job *job)
 {
 	wk_session_destroy(job->session);
 	fc_spec_free(job->spec);
+	if (job->resume)
+		fleetcap__v1__capture_report__free_unpacked(job->resume, NULL);
 	free(job);
 }
 
@@ -414,7 +488,8 @@ static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
 		job->stop_reason = msg->stop_reason
 					   ? (int)msg->stop_reason
 					   : FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER;
-		wk_session_stop(job->session);
+		if (job->session) /* else the upload after a restart: it goes on */
+			wk_session_stop(job->session);
 		FC_INFO("worker", "session %s: stop (%s)", job->session_id,
 			fc_stop_reason_name(job->stop_reason));
 	}
@@ -596,15 +671,57 @@ int wk_agent_ready(const struct wk_agent *a)
 	return atomic_load(&((struct wk_agent *)a)->ready);
 }
 
-/* Sessions the journal saw start and never end: Stopped/AgentRestarted. */
+/* Starts the upload a restart interrupted (see run_resume). 0, or -1 when
+ * the journal's record does not parse or no thread starts. */
+static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
+{
+	struct wk_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return -1;
+	job->agent = a;
+	snprintf(job->session_id, sizeof(job->session_id), "%s", e->session_id);
+	job->start_ms = e->start_ms;
+	job->resume = fleetcap__v1__capture_report__unpack(NULL, e->report_len, e->report);
+	job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec);
+	if (!job->resume || !job->spec || !job->resume->session_id ||
+	    strcmp(job->resume->session_id, e->session_id) != 0) {
+		free_job(job);
+		return -1;
+	}
+	pthread_mutex_lock(&a->lock);
+	job->next = a->jobs;
+	a->jobs = job;
+	a->active++;
+	pthread_mutex_unlock(&a->lock);
+	if (pthread_create(&job->thread, NULL, run_resume, job) != 0) {
+		pthread_mutex_lock(&a->lock);
+		a->jobs = job->next;
+		a->active--;
+		pthread_mutex_unlock(&a->lock);
+		free_job(job);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sessions the journal saw start and never end: an upload under way is
+ * finished; any other session was cut short: Stopped/AgentRestarted.
+ */
 static void report_interrupted(struct wk_agent *a)
 {
 	const struct wk_journal_entry *e;
-	size_t n = a->journal ? wk_journal_interrupted(a->journal, &e) : 0;
+	size_t n = a->journal ? wk_journal_interrupted(a->journal, &e) : 0, cut = 0;
+	char *was_cut = calloc(n + 1, 1);
 	char key[FC_TENANT_MAX * 2 + 2], why[1400], part[1100];
 	struct fc_err err;
 
 	for (size_t i = 0; i < n; i++) {
+		if (e[i].report && resume_upload(a, &e[i]) == 0)
+			continue;
+		if (was_cut)
+			was_cut[i] = 1;
 		Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 		snprintf(part, sizeof(part), "%s.part", e[i].path);
 		snprintf(why, sizeof(why), "the worker restarted during the capture%s%s%s",
@@ -626,13 +743,14 @@ static void report_interrupted(struct wk_agent *a)
 		produce(a, FC_TOPIC_RESULTS, key, &r.base);
 		FC_WARN("worker", "session %s was interrupted by a restart: Stopped/AgentRestarted",
 			e[i].session_id);
+		cut++;
 	}
-	if (!n)
-		return;
-	rd_kafka_flush(a->producer, 30000);
-	for (size_t i = 0; i < n; i++)
-		if (wk_journal_finished(a->journal, e[i].session_id, &err) != 0)
+	if (cut)
+		rd_kafka_flush(a->producer, 30000);
+	for (size_t i = 0; cut && was_cut && i < n; i++)
+		if (was_cut[i] && wk_journal_finished(a->journal, e[i].session_id, &err) != 0)
 			FC_ERROR("worker", "%s", err.msg);
+	free(was_cut);
 }
 
 int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err *err)
@@ -674,7 +792,8 @@ int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err 
 	/* Shutdown: every session stops and sends its final report. */
 	pthread_mutex_lock(&a->lock);
 	for (struct wk_job *j = a->jobs; j; j = j->next)
-		wk_session_stop(j->session);
+		if (j->session)
+			wk_session_stop(j->session);
 	pthread_mutex_unlock(&a->lock);
 	while (a->jobs) {
 		reap(a);

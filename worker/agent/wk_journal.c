@@ -9,7 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LINE_MAX_LEN 4096
+/* A "captured" line carries a report with every file of a ring. */
+#define LINE_MAX_LEN (256 * 1024)
+/* Final sessions kept at compaction: a START delivered again after a
+ * restart is recognised as long as its session is among them. */
+#define JOURNAL_KEEP_FINAL 1000
+/* "start" and "final": ids, tenants, a name and a path. */
+#define SHORT_LINE_MAX 8192
 
 struct wk_journal {
 	int fd;
@@ -51,6 +57,62 @@ static int add(struct wk_journal *j, const struct wk_journal_entry *e)
 	return 0;
 }
 
+static void entry_free(struct wk_journal_entry *e)
+{
+	free(e->session_id);
+	free(e->subscription);
+	free(e->region);
+	free(e->name);
+	free(e->path);
+	free(e->report);
+	free(e->spec);
+}
+
+/* Decodes lowercase hex; NULL when hex is not that (or out of memory). */
+static uint8_t *from_hex(const char *hex, size_t *len)
+{
+	size_t n = strlen(hex);
+	uint8_t *out;
+
+	if (n % 2 || !(out = malloc(n / 2 + 1)))
+		return NULL;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdef", hex[2 * i]) ||
+		    !strchr("0123456789abcdef", hex[2 * i + 1])) {
+			free(out);
+			return NULL;
+		}
+		out[i] = (uint8_t)v;
+	}
+	*len = n / 2;
+	return out;
+}
+
+/* Appends the hex of len bytes at p to out (which has the room). */
+static char *to_hex(char *out, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		out += sprintf(out, "%02x", p[i]);
+	return out;
+}
+
+static int parse_captured(struct wk_journal *j, char **save)
+{
+	char *id = strtok_r(NULL, " ", save);
+	char *report = strtok_r(NULL, " ", save);
+	char *spec = strtok_r(NULL, " \n", save);
+	struct wk_journal_entry *have = id ? find(j, id) : NULL;
+
+	if (!have || !report || !spec || have->report)
+		return -1;
+	if (!(have->report = from_hex(report, &have->report_len)) ||
+	    !(have->spec = from_hex(spec, &have->spec_len)))
+		return -1;
+	return 0;
+}
+
 /* Parses one line into the table. 0, or -1 when it is malformed. */
 static int parse_line(struct wk_journal *j, char *line)
 {
@@ -67,6 +129,8 @@ static int parse_line(struct wk_journal *j, char *line)
 		have->final = 1;
 		return 0;
 	}
+	if (strcmp(kind, "captured") == 0)
+		return parse_captured(j, &save);
 	if (strcmp(kind, "start") != 0)
 		return -1;
 	e.session_id = strtok_r(NULL, " ", &save);
@@ -81,12 +145,119 @@ static int parse_line(struct wk_journal *j, char *line)
 	return add(j, &e);
 }
 
+/* The lines that recreate e, into out (LINE_MAX_LEN * 3). 0, or -1 when too long. */
+static int format_entry(const struct wk_journal_entry *e, char *out)
+{
+	int n = snprintf(out, LINE_MAX_LEN, "start %s %s %s %s %lld %s\n", e->session_id,
+			 e->subscription, e->region, e->name, (long long)e->start_ms, e->path);
+
+	if (n < 0 || n >= LINE_MAX_LEN)
+		return -1;
+	out += n;
+	if (e->report) {
+		if (2 * (e->report_len + e->spec_len) + strlen(e->session_id) + 16 >= LINE_MAX_LEN)
+			return -1;
+		out += sprintf(out, "captured %s ", e->session_id);
+		out = to_hex(out, e->report, e->report_len);
+		*out++ = ' ';
+		out = to_hex(out, e->spec, e->spec_len);
+		*out++ = '\n';
+		*out = '\0';
+	}
+	if (e->final)
+		sprintf(out, "final %s\n", e->session_id);
+	return 0;
+}
+
+/*
+ * Keeps the sessions that are not final and the newest JOURNAL_KEEP_FINAL
+ * final ones, and rewrites the file with only those: written to a new file,
+ * synced, then renamed over the old one, so a crash leaves one or the other.
+ */
+static int compact(struct wk_journal *j, struct fc_err *err)
+{
+	char tmp[1200], *buf = malloc(3 * LINE_MAX_LEN);
+	size_t finals = 0, kept = 0;
+	int fd = -1;
+
+	if (!buf) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < j->count; i++)
+		finals += j->entries[i].final;
+	for (size_t i = 0; i < j->count; i++) {
+		struct wk_journal_entry *e = &j->entries[i];
+		if (e->final && finals-- > JOURNAL_KEEP_FINAL)
+			entry_free(e); /* the oldest final sessions go */
+		else
+			j->entries[kept++] = *e;
+	}
+	j->count = kept;
+	snprintf(tmp, sizeof(tmp), "%s.new", j->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	for (size_t i = 0; fd >= 0 && i < j->count; i++) {
+		if (format_entry(&j->entries[i], buf) != 0)
+			continue; /* cannot happen: each line was read within the limit */
+		size_t len = strlen(buf);
+		if (write(fd, buf, len) != (ssize_t)len)
+			break;
+	}
+	free(buf);
+	if (fd < 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, j->path) != 0) {
+		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot rewrite %s: %s", j->path,
+			   strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	/* The rename itself is durable once the directory is synced. */
+	char dir[1100];
+	snprintf(dir, sizeof(dir), "%s", j->path);
+	*strrchr(dir, '/') = '\0';
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* Reads the journal; a line cut by a crash (the last) is dropped. */
+static int load(struct wk_journal *j, struct fc_err *err)
+{
+	char *line = malloc(LINE_MAX_LEN);
+	unsigned lineno = 0;
+	FILE *f = fopen(j->path, "r");
+	int rc = 0;
+
+	if (!line) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	while (f && fgets(line, LINE_MAX_LEN, f)) {
+		lineno++;
+		if (!strchr(line, '\n'))
+			break; /* cut by a crash: the rewrite leaves it out */
+		if (parse_line(j, line) != 0) {
+			fc_err_set(err, FC_ERR_INVALID, "state.dir: %s:%u: not a journal line",
+				   j->path, lineno);
+			rc = -1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	free(line);
+	return rc;
+}
+
 struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 {
 	struct wk_journal *j = calloc(1, sizeof(*j));
-	char line[LINE_MAX_LEN];
-	unsigned lineno = 0;
-	FILE *f;
 
 	if (!j) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
@@ -95,31 +266,7 @@ struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 	j->fd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	snprintf(j->path, sizeof(j->path), "%s/journal", dir);
-	long complete = 0; /* bytes up to the end of the last whole line */
-	int cut = 0;
-	if ((f = fopen(j->path, "r"))) {
-		while (fgets(line, sizeof(line), f)) {
-			lineno++;
-			/* A line cut by a crash is the last one: dropped below, so
-			 * that the next line appended starts clean. */
-			if (!strchr(line, '\n')) {
-				cut = 1;
-				break;
-			}
-			complete = ftell(f);
-			if (parse_line(j, line) != 0) {
-				fc_err_set(err, FC_ERR_INVALID,
-					   "state.dir: %s:%u: not a journal line", j->path, lineno);
-				fclose(f);
-				wk_journal_close(j);
-				return NULL;
-			}
-		}
-		fclose(f);
-	}
-	if (cut && truncate(j->path, complete) != 0) {
-		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot repair %s: %s", j->path,
-			   strerror(errno));
+	if (load(j, err) != 0 || compact(j, err) != 0) {
 		wk_journal_close(j);
 		return NULL;
 	}
@@ -144,13 +291,8 @@ void wk_journal_close(struct wk_journal *j)
 {
 	if (!j)
 		return;
-	for (size_t i = 0; i < j->count; i++) {
-		free(j->entries[i].session_id);
-		free(j->entries[i].subscription);
-		free(j->entries[i].region);
-		free(j->entries[i].name);
-		free(j->entries[i].path);
-	}
+	for (size_t i = 0; i < j->count; i++)
+		entry_free(&j->entries[i]);
 	free(j->entries);
 	free(j->interrupted);
 	if (j->fd >= 0)
@@ -192,14 +334,13 @@ int wk_journal_started(struct wk_journal *j, const char *session_id, const char 
 		       const char *region, const char *name, int64_t start_ms, const char *path,
 		       struct fc_err *err)
 {
-	struct wk_journal_entry e = {(char *)session_id,
-				     (char *)subscription,
-				     (char *)region,
-				     (char *)name,
-				     start_ms,
-				     (char *)path,
-				     0};
-	char line[LINE_MAX_LEN];
+	struct wk_journal_entry e = {.session_id = (char *)session_id,
+				     .subscription = (char *)subscription,
+				     .region = (char *)region,
+				     .name = (char *)name,
+				     .start_ms = start_ms,
+				     .path = (char *)path};
+	char line[SHORT_LINE_MAX];
 	int rc;
 
 	if (strpbrk(session_id, " \n") || strchr(path, '\n') ||
@@ -220,9 +361,48 @@ int wk_journal_started(struct wk_journal *j, const char *session_id, const char 
 	return rc;
 }
 
+int wk_journal_captured(struct wk_journal *j, const char *session_id, const uint8_t *report,
+			size_t report_len, const uint8_t *spec, size_t spec_len, struct fc_err *err)
+{
+	size_t need = strlen(session_id) + 2 * (report_len + spec_len) + 16;
+	char *line = need < LINE_MAX_LEN ? malloc(need) : NULL;
+	int rc;
+
+	if (!line) {
+		fc_err_set(err, FC_ERR_INVALID,
+			   "journal: session %.64s: the report is too large to record", session_id);
+		return -1;
+	}
+	char *p = line + sprintf(line, "captured %s ", session_id);
+	p = to_hex(p, report, report_len);
+	*p++ = ' ';
+	p = to_hex(p, spec, spec_len);
+	strcpy(p, "\n");
+	pthread_mutex_lock(&j->lock);
+	rc = append(j, line, err);
+	struct wk_journal_entry *e = find(j, session_id);
+	if (rc == 0 && e && !e->report) {
+		e->report = malloc(report_len + 1);
+		e->spec = malloc(spec_len + 1);
+		if (e->report && e->spec) {
+			memcpy(e->report, report, report_len);
+			memcpy(e->spec, spec, spec_len);
+			e->report_len = report_len;
+			e->spec_len = spec_len;
+		} else { /* on disk all the same; only the next open needs it */
+			free(e->report);
+			free(e->spec);
+			e->report = e->spec = NULL;
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	free(line);
+	return rc;
+}
+
 int wk_journal_finished(struct wk_journal *j, const char *session_id, struct fc_err *err)
 {
-	char line[LINE_MAX_LEN];
+	char line[SHORT_LINE_MAX];
 	int rc;
 
 	snprintf(line, sizeof(line), "final %s\n", session_id);

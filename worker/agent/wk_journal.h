@@ -7,12 +7,25 @@
  * action it records is reported:
  *
  *   start SESSION_ID SUBSCRIPTION REGION NAME START_MS PATH
+ *   captured SESSION_ID REPORT SPEC
  *   final SESSION_ID
  *
  * (session ids, tenants and names hold no blank; the path is the rest of
- * the line). At start-up the agent reports every session with a "start" and
- * no "final" as Stopped/AgentRestarted, and never runs a START job whose
- * session is in the journal.
+ * the line). "captured" is written when a capture has ended and its files
+ * are about to be uploaded: REPORT is the final report as it will be sent
+ * (files without blob URLs) and SPEC the session's CaptureSpec, both packed
+ * protobuf in hex. The spec may hold the request's SAS token, which is why
+ * the journal is mode 0600 in a state.dir only the worker reads.
+ *
+ * At start-up the agent finishes the upload of every session with a
+ * "captured" and no "final" and sends its report, reports every other
+ * session with a "start" and no "final" as Stopped/AgentRestarted, and never
+ * runs a START job whose session is in the journal.
+ *
+ * The journal is compacted at open: sessions that are final are dropped
+ * (the newest JOURNAL_KEEP_FINAL of them are kept, so a START delivered
+ * again soon after a restart is still recognised), and the rest rewritten
+ * to a new file that replaces the old one atomically.
  */
 #ifndef WK_JOURNAL_H
 #define WK_JOURNAL_H
@@ -29,6 +42,8 @@ struct wk_journal_entry {
 	char *name;
 	int64_t start_ms;
 	char *path;
+	uint8_t *report, *spec; /* "captured": packed protobuf, else NULL */
+	size_t report_len, spec_len;
 	int final;
 };
 
@@ -44,10 +59,14 @@ size_t wk_journal_interrupted(const struct wk_journal *j, const struct wk_journa
 /* 1 when session_id was ever started on this host. */
 int wk_journal_known(const struct wk_journal *j, const char *session_id);
 
-/* Records a start / an end, durably. 0, or -1 with err. Thread-safe. */
+/* Records a start / a capture ended, upload pending / an end, durably. 0, or -1 with err.
+ * Thread-safe. */
 int wk_journal_started(struct wk_journal *j, const char *session_id, const char *subscription,
 		       const char *region, const char *name, int64_t start_ms, const char *path,
 		       struct fc_err *err);
+int wk_journal_captured(struct wk_journal *j, const char *session_id, const uint8_t *report,
+			size_t report_len, const uint8_t *spec, size_t spec_len,
+			struct fc_err *err);
 int wk_journal_finished(struct wk_journal *j, const char *session_id, struct fc_err *err);
 
 #endif
