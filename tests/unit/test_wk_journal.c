@@ -1,6 +1,7 @@
 /*
  * The worker's journal: what a restart learns from it (interrupted sessions,
- * sessions already run), a line cut by a crash, and a damaged file.
+ * uploads to finish, sessions already run), a line cut by a crash,
+ * compaction, and a damaged file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,6 +91,103 @@ static void test_restart_sees_interrupted(void **state)
 	wk_journal_close(j);
 }
 
+static const struct wk_journal_entry *find_interrupted(struct wk_journal *j, const char *id)
+{
+	const struct wk_journal_entry *e;
+	size_t n = wk_journal_interrupted(j, &e);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(e[i].session_id, id) == 0)
+			return &e[i];
+	return NULL;
+}
+
+static size_t journal_lines(void)
+{
+	char path[128], line[4096];
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* "captured": the report and spec come back byte for byte, across opens
+ * (each of which rewrites the file), until the session is final. */
+static void test_captured_round_trip(void **state)
+{
+	static const uint8_t report[] = {0x00, 0x01, 0xff, 0x10, 0x0a, 0x20};
+	static const uint8_t spec[] = {'s', 'a', 's', '\n'};
+	const struct wk_journal_entry *e;
+	struct fc_err err;
+	(void)state;
+
+	struct wk_journal *j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	assert_int_equal(wk_journal_started(j, "s/r/e#5", "s", "r", "e", 50, "/root/e.pcap", &err),
+			 0);
+	assert_int_equal(
+		wk_journal_captured(j, "s/r/e#5", report, sizeof(report), spec, sizeof(spec), &err),
+		0);
+	wk_journal_close(j);
+	for (int round = 0; round < 2; round++) {
+		j = wk_journal_open(dir, &err);
+		assert_non_null(j);
+		assert_non_null(e = find_interrupted(j, "s/r/e#5"));
+		assert_int_equal(e->report_len, sizeof(report));
+		assert_memory_equal(e->report, report, sizeof(report));
+		assert_int_equal(e->spec_len, sizeof(spec));
+		assert_memory_equal(e->spec, spec, sizeof(spec));
+		assert_string_equal(e->path, "/root/e.pcap");
+		wk_journal_close(j);
+	}
+	j = wk_journal_open(dir, &err);
+	assert_int_equal(wk_journal_finished(j, "s/r/e#5", &err), 0);
+	wk_journal_close(j);
+	j = wk_journal_open(dir, &err);
+	assert_null(find_interrupted(j, "s/r/e#5"));
+	assert_true(wk_journal_known(j, "s/r/e#5"));
+	wk_journal_close(j);
+}
+
+/* Opening drops all but the newest 1000 final sessions, never one that is
+ * not final. */
+static void test_compaction(void **state)
+{
+	struct fc_err err;
+	char id[64];
+	(void)state;
+
+	struct wk_journal *j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	assert_int_equal(
+		wk_journal_started(j, "s/r/open#1", "s", "r", "open", 1, "/root/o.pcap", &err), 0);
+	for (int i = 0; i < 1500; i++) {
+		snprintf(id, sizeof(id), "s/r/n%d#1", i);
+		assert_int_equal(wk_journal_started(j, id, "s", "r", "n", i, "/root/n.pcap", &err),
+				 0);
+		assert_int_equal(wk_journal_finished(j, id, &err), 0);
+	}
+	wk_journal_close(j);
+	assert_true(journal_lines() > 3000);
+
+	j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	assert_non_null(find_interrupted(j, "s/r/open#1"));
+	assert_false(wk_journal_known(j, "s/r/n0#1"));
+	assert_false(wk_journal_known(j, "s/r/n499#1"));
+	assert_true(wk_journal_known(j, "s/r/n500#1"));
+	assert_true(wk_journal_known(j, "s/r/n1499#1"));
+	wk_journal_close(j);
+	/* 1000 final sessions of two lines, and the open ones of one line each. */
+	size_t open_lines = journal_lines() - 2000;
+	assert_true(open_lines >= 1 && open_lines < 10);
+}
+
 static void test_damaged_journal_is_refused(void **state)
 {
 	struct fc_err err;
@@ -105,6 +203,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_sees_interrupted),
+		cmocka_unit_test(test_captured_round_trip),
+		cmocka_unit_test(test_compaction),
 		cmocka_unit_test(test_damaged_journal_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
