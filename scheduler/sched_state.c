@@ -805,6 +805,11 @@ static void apply_report(struct sched_state *st, struct sched_key *k,
 		if (r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED && !e->stopping)
 			e->lease_deadline_ms =
 				now + time_limit_ms(e->spec) + st->policy.lease_grace_ms;
+		/* Progress after the time limit or a stop (an upload that takes
+		 * long) keeps the lease alive: the worker is still at it. */
+		if (r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS &&
+		    e->lease_deadline_ms && e->lease_deadline_ms < now + st->policy.lease_grace_ms)
+			e->lease_deadline_ms = now + st->policy.lease_grace_ms;
 		if (!e->deleted)
 			emit_status(st, k, e, e->spec, &a, now);
 		return;

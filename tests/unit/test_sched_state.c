@@ -402,8 +402,10 @@ static void test_stop_delete_and_leases(void **state)
 	Fleetcap__V1__CaptureStatus *s = last_status();
 	assert_int_equal(s->counters->packets, 20);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
-	/* No final report within grace after the stop: AgentStopped. */
-	sched_state_tick(st, T0 + 11001);
+	/* No final report within grace of the last progress (an upload after
+	 * the stop would send more): AgentStopped. */
+	assert_int_equal(sched_state_tick(st, T0 + 11001), 0);
+	sched_state_tick(st, T0 + 11501);
 	expect_last(ERROR, E_AGENT, "r1");
 	assert_int_equal(sched_state_active_count(st, KEY), 0);
 	report(st, a, R_FINISHED, 3, T0 + 12000); /* too late: ignored */
@@ -416,6 +418,20 @@ static void test_stop_delete_and_leases(void **state)
 	sched_state_tick(st, T0 + 30001);
 	expect_last(ERROR, E_AGENT, "r2");
 	assert_int_equal(count_topic(FC_TOPIC_JOBS), jobs + 1);
+
+	/* Past its time limit, a session whose worker still reports progress
+	 * (uploading) keeps its lease, up to the grace after the last report. */
+	create(st, "d", "r4", T0 + 30000);
+	char *d = last_session();
+	report(st, d, R_STARTED, 1, T0 + 30000); /* lease: T0 + 100000 */
+	report(st, d, R_PROGRESS, 2, T0 + 95000);
+	assert_int_equal(sched_state_tick(st, T0 + 100001), 0);
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+	report(st, d, R_PROGRESS, 3, T0 + 104000);
+	assert_int_equal(sched_state_tick(st, T0 + 113999), 0);
+	sched_state_tick(st, T0 + 114001);
+	expect_last(ERROR, E_AGENT, "r4");
+	free(d);
 
 	/* Delete while running: status deleted and tombstoned, slot kept. */
 	create(st, "c", "r3", T0 + 40000);

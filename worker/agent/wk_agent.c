@@ -35,6 +35,8 @@ struct wk_job {
 	uint64_t seq;	       /* of the reports */
 	int64_t start_ms;
 	Fleetcap__V1__CaptureReport *resume; /* an upload to finish after a restart */
+	atomic_int uploading;		     /* the main loop sends progress meanwhile */
+	int64_t next_progress_ms;
 	struct wk_job *next;
 };
 
@@ -233,9 +235,10 @@ static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureRepor
  * report after the restart (the scheduler ignores a second one) instead of
  * losing it.
  */
-static void finish_session(struct wk_agent *a, const fc_spec_t *spec,
-			   Fleetcap__V1__CaptureReport *r)
+static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 {
+	struct wk_agent *a = job->agent;
+	const fc_spec_t *spec = job->spec;
 	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(r->n_files + 1, sizeof(*blob_urls));
 	struct fc_err err;
 
@@ -244,8 +247,10 @@ static void finish_session(struct wk_agent *a, const fc_spec_t *spec,
 		fc_err_clear(&err);
 		if (!blob_urls)
 			fc_err_set(&err, FC_ERR_FATAL, "out of memory");
-		if ((!blob_urls || upload_files(a, spec, r, blob_urls, &err) != 0) &&
-		    r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
+		atomic_store(&job->uploading, 1);
+		int failed = !blob_urls || upload_files(a, spec, r, blob_urls, &err) != 0;
+		atomic_store(&job->uploading, 0);
+		if (failed && r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
 			FC_WARN("worker", "session %s: upload failed: %s", r->session_id, err.msg);
 			r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
 			r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
@@ -306,7 +311,7 @@ static void *run_job(void *opaque)
 	/* What was captured is uploaded even after a capture failure. */
 	if (*job->spec->blob_url && job->agent->journal)
 		record_captured(job->agent, &r, job->spec);
-	finish_session(job->agent, job->spec, &r);
+	finish_session(job, &r);
 	free(files);
 	free(pointers);
 	job->finished = 1;
@@ -323,7 +328,7 @@ static void *run_resume(void *opaque)
 	FC_INFO("worker", "session %s: resuming the upload a restart interrupted", job->session_id);
 	r->time_ms = fc_wall_ms();
 	r->seq = UINT64_MAX / 2; /* above any report of the interrupted run */
-	finish_session(job->agent, job->spec, r);
+	finish_session(job, r);
 	job->finished = 1;
 	return NULL;
 }
@@ -494,6 +499,27 @@ static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
 			fc_stop_reason_name(job->stop_reason));
 	}
 	fleetcap__v1__job__free_unpacked(msg, NULL);
+}
+
+/*
+ * While a session uploads, a progress report every progress.s tells the
+ * scheduler that the worker is still at it, which keeps the session's lease
+ * from running out however long the upload takes.
+ */
+static void upload_progress(struct wk_agent *a)
+{
+	int64_t now = fc_mono_ms();
+
+	pthread_mutex_lock(&a->lock);
+	for (struct wk_job *j = a->jobs; j; j = j->next) {
+		if (!atomic_load(&j->uploading) || now < j->next_progress_ms)
+			continue;
+		Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS;
+		report(j, &r, NULL);
+		j->next_progress_ms = now + a->config->progress_s * 1000;
+	}
+	pthread_mutex_unlock(&a->lock);
 }
 
 /* Joins and frees the sessions whose final report is sent. */
@@ -682,6 +708,7 @@ static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
 	job->agent = a;
 	snprintf(job->session_id, sizeof(job->session_id), "%s", e->session_id);
 	job->start_ms = e->start_ms;
+	job->seq = UINT64_MAX / 4; /* its progress is newer than the first run's */
 	job->resume = fleetcap__v1__capture_report__unpack(NULL, e->report_len, e->report);
 	job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec);
 	if (!job->resume || !job->spec || !job->resume->session_id ||
@@ -773,6 +800,7 @@ int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err 
 			next_heartbeat = fc_mono_ms() + a->config->heartbeat_s * 1000;
 		}
 		rd_kafka_poll(a->producer, 0);
+		upload_progress(a);
 		reap(a);
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(a->consumer, 200);
 		if (!m)
