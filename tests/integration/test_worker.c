@@ -6,10 +6,14 @@
  * with the file's size and sha256, and the file holds exactly the packets
  * sent; a stop mid-capture ends it as StoppedByUser with the data so far; a
  * capture with a blob URL is uploaded to Azurite with the worker's account
- * key, and the blob is byte for byte the local file; a worker killed mid-capture
- * and started again reports the session Stopped/AgentRestarted and does not
- * run it again. The worker runs as "nobody" with CAP_NET_RAW and
- * CAP_NET_ADMIN only.
+ * key, and the blob is byte for byte the local file; storage down for a few
+ * seconds during an upload, and a worker killed during an upload and started
+ * again, still end with the whole blob and the capture's own stop reason;
+ * an alert becomes a capture of what its rule selects; another subscription
+ * or region cannot target the worker; a worker killed mid-capture and
+ * started again reports the session Stopped/AgentRestarted and does not run
+ * it again. The worker runs as "nobody" with CAP_NET_RAW and CAP_NET_ADMIN
+ * only.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -31,6 +35,7 @@
 #include "it_fleet.h"
 #include "it_packets.h"
 #include "it_testhost.h"
+#include "sched_alerts.h"
 
 #define RUNNING FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
 #define STOPPED FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
@@ -40,7 +45,10 @@ static struct it_fleet *fleet;
 static struct it_host host;
 static pid_t scheduler, worker;
 static char sched_log[256], worker_log[256], root[128];
-static char ifs[64], rootx[160], statex[160];
+static char ifs[64], rootx[160], statex[160], rulesx[200];
+/* Storage of the test's own, to take down and bring back. */
+static struct it_azurite storage;
+static char storage_dir[200];
 /* The worker runs as "nobody" with CAP_NET_RAW and CAP_NET_ADMIN only, as the
  * systemd unit of deploy/ runs it. */
 static const char *const unprivileged[] = {
@@ -73,12 +81,22 @@ static int setup(void **state)
 	strcat(prefix, ".");
 	const char *brokers = it_require_env("FLEETCAP_BROKERS"); /* before anything to undo */
 	it_require_env("FLEETCAP_AZURITE");
+	it_require_env("FLEETCAP_AZURITE_BIN");
 	if (it_host_create(&host, "wk") != 0)
 		fail_msg("cannot create the test host (root is needed)");
 	fleet = it_fleet_start(brokers, prefix, 3);
 	snprintf(root, sizeof(root), "/tmp/%scaptures", prefix);
 	mkdir(root, 0750);
-	static const char *sched_settings[] = {"lease.grace.s=5", "tick.ms=100", NULL};
+	/* The alert rule of test_alert_to_capture: UDP to the root side's port 5354. */
+	snprintf(rulesx, sizeof(rulesx), "alerts.rules=%s/rules.json", root);
+	it_sh("printf '%%s' '{\"rules\": [{\"name\": \"udp-alert\", \"minSeverity\": "
+	      "\"Warning\", \"capture\": {\"time-limit\": 2, \"filter\": "
+	      "[\"protocol=udp,local-port=5354\"], \"file-path\": \"alerts/{name}.pcap\"}}]}' "
+	      "> %s/rules.json",
+	      root);
+	/* The grace covers a worker's restart (tests that kill it start it
+	 * again at once) with room for a slow machine. */
+	static const char *sched_settings[] = {"lease.grace.s=15", "tick.ms=100", rulesx, NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
@@ -104,6 +122,8 @@ static int teardown(void **state)
 		fprintf(stderr, "the worker did not exit 0 on SIGTERM; see %s\n", worker_log);
 	it_sched_stop(scheduler, SIGTERM);
 	it_fleet_stop(fleet);
+	if (storage.pid)
+		it_azurite_kill(&storage, SIGTERM);
 	it_host_destroy(&host);
 	it_sh("rm -rf %s", root);
 	return 0;
@@ -268,6 +288,172 @@ static void test_capture_to_blob(void **state)
 	assert_int_equal(log_count(worker_log, "Eby8vdM02x"), 0);
 }
 
+/* Lines of the log file holding both a and b. */
+static int log_count2(const char *path, const char *a, const char *b)
+{
+	FILE *log = fopen(path, "r");
+	char line[4096];
+	int n = 0;
+
+	assert_non_null(log);
+	while (fgets(line, sizeof(line), log))
+		n += strstr(line, a) && strstr(line, b);
+	fclose(log);
+	return n;
+}
+
+/* Waits until a line of the worker's log holds the session of name and text. */
+static void wait_log(const char *log, const char *name, const char *text)
+{
+	char session[96];
+
+	snprintf(session, sizeof(session), "/%s#", name);
+	for (int i = 0; i < 600 && !log_count2(log, session, text); i++)
+		usleep(100 * 1000);
+	if (!log_count2(log, session, text))
+		fail_msg("no \"%s\" for %s in %s", text, name, log);
+}
+
+/* A capture to a blob of the test's own storage; returns when it runs and
+ * has seen some packets. */
+static void create_on_storage(const char *name, char *url, size_t len)
+{
+	char req[33], key[64];
+
+	if (!storage.pid) {
+		snprintf(storage_dir, sizeof(storage_dir), "%s/azurite", root);
+		mkdir(storage_dir, 0700);
+		assert_int_equal(it_azurite_start(&storage, storage_dir, 0), 0);
+	}
+	snprintf(url, len, "%s/wk-%s-%ld/caps/%s.pcap", storage.endpoint, name, (long)getpid(),
+		 name);
+	it_fleet_create_blob(fleet, "sub-w", "r1", name, "real-1", 3, 0, url, req);
+	snprintf(key, sizeof(key), "sub-w/r1/%s", name);
+	it_status_t *s = it_fleet_wait_state(fleet, key, RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+	send_udp(9, 5353);
+}
+
+/* The capture ended by its time limit, and its blob is the local file. */
+static void expect_uploaded(const char *name, const char *url, const char *log)
+{
+	char key[64], path[256], hex[65], blob[64], container[96];
+	uint64_t size;
+
+	snprintf(key, sizeof(key), "sub-w/r1/%s", name);
+	it_status_t *s = it_fleet_wait_state(fleet, key, STOPPED, 120);
+	if (!s)
+		fail_msg("%s did not stop; see %s and %s", name, log, sched_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_int_equal(s->n_files, 1);
+	assert_string_equal(s->files[0]->blob_url, url);
+	snprintf(path, sizeof(path), "%s/caps/%s.pcap", root, name);
+	assert_int_equal(it_file_sha256(path, hex), 0);
+	assert_string_equal(s->files[0]->sha256, hex);
+	snprintf(container, sizeof(container), "wk-%s-%ld", name, (long)getpid());
+	snprintf(blob, sizeof(blob), "caps/%s.pcap", name);
+	assert_int_equal(it_azurite_blob_sha256(storage.endpoint, container, blob, hex, &size),
+			 200);
+	assert_string_equal(s->files[0]->sha256, hex);
+	assert_int_equal(s->files[0]->size, size);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+static void test_storage_down_during_upload(void **state)
+{
+	char url[512];
+	(void)state;
+
+	create_on_storage("t7", url, sizeof(url));
+	it_azurite_kill(&storage, SIGKILL); /* down before the capture ends */
+	wait_log(worker_log, "t7", ": uploading");
+	sleep(3); /* the worker retries meanwhile */
+	assert_int_equal(it_azurite_start(&storage, storage_dir, storage.port), 0);
+	expect_uploaded("t7", url, worker_log);
+}
+
+static void test_upload_resumed_after_crash(void **state)
+{
+	char url[512], resumed_log[256];
+	(void)state;
+
+	create_on_storage("t8", url, sizeof(url));
+	it_azurite_kill(&storage, SIGKILL);
+	wait_log(worker_log, "t8", ": uploading");
+	sleep(1);
+	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
+	assert_int_equal(it_azurite_start(&storage, storage_dir, storage.port), 0);
+	/* The journal says t8 was captured and its upload under way: the
+	 * restarted worker finishes it and sends the real final report. */
+	worker = it_daemon_start(fleet, unprivileged, FLEETCAP_WORKER_BIN, "worker-resumed",
+				 worker_settings, resumed_log, sizeof(resumed_log));
+	snprintf(worker_log, sizeof(worker_log), "%s", resumed_log); /* for teardown */
+	expect_uploaded("t8", url, resumed_log);
+	assert_int_equal(log_count2(resumed_log, "/t8#", "resuming the upload"), 1);
+	assert_int_equal(log_count(resumed_log, "interrupted by a restart"), 0);
+}
+
+static void test_alert_to_capture(void **state)
+{
+	char name[FC_NAME_MAX + 1], key[128], path[256];
+	struct it_pcap pcap;
+	(void)state;
+
+	it_fleet_alert(fleet, "sub-w", "r1", "real-1", "udp-alert", "e2e-udp-1",
+		       FLEETCAP__V1__SEVERITY__SEVERITY_CRITICAL);
+	sched_alert_capture_name("e2e-udp-1", name, sizeof(name));
+	snprintf(key, sizeof(key), "sub-w/r1/%s", name);
+	it_status_t *s = it_fleet_wait_state(fleet, key, RUNNING, 60);
+	if (!s)
+		fail_msg("the alert did not start a capture; see %s", sched_log);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	wait_log(worker_log, name, "started");
+	sleep(1);
+	send_udp(8, 5354); /* what the rule selects */
+	send_udp(5, 5353); /* what it does not */
+	s = it_fleet_wait_state(fleet, key, STOPPED, 60);
+	if (!s)
+		fail_msg("%s did not stop; see %s", name, worker_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_int_equal(s->origin->kind, FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT);
+	snprintf(path, sizeof(path), "%s/alerts/%s.pcap", root, name);
+	assert_string_equal(s->files[0]->local_path, path);
+	assert_int_equal(it_pcap_read(path, &pcap), 0);
+	assert_int_equal(pcap.count, 8);
+	for (size_t i = 0; i < pcap.count; i++) {
+		assert_int_equal(pcap.records[i].pkt.proto, IT_PROTO_UDP);
+		assert_int_equal(pcap.records[i].pkt.dport, 5354);
+	}
+	it_pcap_free(&pcap);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+/* real-1 belongs to sub-w/r1: another tenant gets TargetNotFound, the same
+ * answer as for a host that does not exist, and no job reaches the worker. */
+static void test_other_tenant_cannot_target(void **state)
+{
+	static const char *const tenants[][2] = {{"sub-x", "r1"}, {"sub-w", "r2"}};
+	char req[33];
+	(void)state;
+
+	for (size_t i = 0; i < 2; i++) {
+		it_fleet_create(fleet, tenants[i][0], tenants[i][1], "t9", "real-1", 5, 0, req);
+		it_status_t *s = it_fleet_answer(fleet, req, 60);
+		assert_non_null(s);
+		assert_int_equal(s->state, ERROR);
+		assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND);
+		fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	}
+	it_fleet_create(fleet, "sub-x", "r1", "t9-nohost", "no-such-host", 5, 0, req);
+	it_status_t *s = it_fleet_answer(fleet, req, 60);
+	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(it_fleet_jobs(fleet, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, "t9"), 0);
+	assert_int_equal(log_count(worker_log, "/t9"), 0);
+}
+
 static void test_worker_killed_and_restarted(void **state)
 {
 	char req[33], restarted_log[256];
@@ -308,7 +494,7 @@ static void test_worker_killed_for_good(void **state)
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
 	worker = 0;
-	/* No heartbeat for 3 intervals (2 s) plus the grace (5 s): the session
+	/* No heartbeat for 3 intervals (2 s) plus the grace (15 s): the session
 	 * ends, long before its 600 s time limit, and frees its slot. */
 	s = it_fleet_wait_state(fleet, "sub-w/r1/t6", ERROR, 60);
 	if (!s)
@@ -325,6 +511,10 @@ int main(void)
 		cmocka_unit_test(test_capture_to_time_limit),
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
+		cmocka_unit_test(test_storage_down_during_upload),
+		cmocka_unit_test(test_upload_resumed_after_crash),
+		cmocka_unit_test(test_alert_to_capture),
+		cmocka_unit_test(test_other_tenant_cannot_target),
 		cmocka_unit_test(test_worker_killed_and_restarted),
 		cmocka_unit_test(test_worker_killed_for_good),
 	};

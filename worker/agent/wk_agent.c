@@ -173,8 +173,8 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 /*
  * Uploads each file of r to the spec's blob URL (a ring's files to the blob
  * name with the same _NNNNN number), with the spec's SAS or the worker's key
- * of the URL's account, and sets each file's blob URL (no secret in it) in
- * blob_urls. An upload cut short by a crash resumes from the blocks the
+ * of the URL's account, and writes each file's blob URL (no secret in it)
+ * to blob_urls. An upload cut short by a crash resumes from the blocks the
  * service already holds. 0, or -1 with err.
  */
 static int upload_files(struct wk_agent *a, const fc_spec_t *spec, Fleetcap__V1__CaptureReport *r,
@@ -196,9 +196,9 @@ static int upload_files(struct wk_agent *a, const fc_spec_t *spec, Fleetcap__V1_
 					 sizeof(url)) != 0) {
 			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", path);
 			rc = -1;
-		} else if ((rc = sink_azblob_put(sink, path, url, blob_urls[i],
-						 sizeof(blob_urls[i]), &res, err)) == 0) {
-			r->files[i]->blob_url = blob_urls[i];
+		} else {
+			rc = sink_azblob_put(sink, path, url, blob_urls[i], sizeof(blob_urls[i]),
+					     &res, err);
 		}
 	}
 	sink_azblob_close(sink);
@@ -258,7 +258,18 @@ static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 			r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
 		}
 	}
+	/* The report points at blob_urls while it is sent: r may be an
+	 * unpacked message that owns (and later frees) its own strings. */
+	char **kept = calloc(r->n_files + 1, sizeof(*kept));
+	for (size_t i = 0; kept && blob_urls && i < r->n_files; i++) {
+		kept[i] = r->files[i]->blob_url;
+		if (*blob_urls[i])
+			r->files[i]->blob_url = blob_urls[i];
+	}
 	send_report(a, r);
+	for (size_t i = 0; kept && blob_urls && i < r->n_files; i++)
+		r->files[i]->blob_url = kept[i];
+	free(kept);
 	if (a->journal) {
 		struct fc_err jerr;
 		rd_kafka_flush(a->producer, 30000);
