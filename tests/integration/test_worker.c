@@ -481,6 +481,24 @@ static void test_worker_killed_and_restarted(void **state)
 	snprintf(worker_log, sizeof(worker_log), "%s", restarted_log); /* for teardown */
 }
 
+/* Is name active in the newest ledger record of sub-w/r1? */
+struct ledger_probe {
+	const char *name;
+	int seen, active;
+};
+
+static void probe_ledger(void *opaque, const Fleetcap__V1__LedgerState *ls)
+{
+	struct ledger_probe *p = opaque;
+
+	if (strcmp(ls->subscription, "sub-w") != 0 || strcmp(ls->region, "r1") != 0)
+		return;
+	p->seen = 1;
+	p->active = 0; /* records come oldest first: the last one wins */
+	for (size_t i = 0; i < ls->n_active; i++)
+		p->active |= strcmp(ls->active[i]->name, p->name) == 0;
+}
+
 static void test_worker_killed_for_good(void **state)
 {
 	char req[33];
@@ -503,6 +521,11 @@ static void test_worker_killed_for_good(void **state)
 	assert_non_null(strstr(s->error_message, "heartbeats"));
 	assert_true(s->updated_time_ms - s->capture_start_time_ms < 60000);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* Its slot is free in the committed ledger. */
+	struct ledger_probe probe = {.name = "t6"};
+	it_fleet_read_ledger(fleet, probe_ledger, &probe);
+	assert_true(probe.seen);
+	assert_false(probe.active);
 }
 
 int main(void)

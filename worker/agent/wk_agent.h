@@ -16,9 +16,9 @@
  * URL (no secret), size and sha256. A failed upload makes it FAILED with
  * StorageFailed, the files still listed.
  *
- * Not yet (issue 6): the journal of state.dir (a restart does not yet report
- * interrupted sessions or resume uploads), and dropping a START delivered
- * twice across a restart.
+ * With state.dir, the journal (wk_journal.h) lets a restart finish the
+ * uploads a crash interrupted, report the other interrupted sessions
+ * Stopped/AgentRestarted, and ignore a START delivered again.
  */
 #ifndef WK_AGENT_H
 #define WK_AGENT_H
