@@ -391,7 +391,10 @@ static int follow(struct demo *d)
 		if (!s)
 			continue;
 		for (int i = 0; i < 2; i++) {
-			if (!s->name || strcmp(s->name, names[i]) != 0 || same_progress(last[i], s))
+			/* Once final, a capture's status is kept as it is (the
+			 * summary's); anything later about it is dropped. */
+			if (!s->name || strcmp(s->name, names[i]) != 0 || d->final[i] ||
+			    same_progress(last[i], s))
 				continue;
 			if (!d->json) {
 				char stamp[32];

@@ -397,6 +397,24 @@ static void free_job(struct wk_job *job)
 	free(job);
 }
 
+/* Adds job to the list and runs fn(job) in its own thread; 0, or -1 (job
+ * not listed) when no thread starts. Main thread only. */
+static int launch(struct wk_agent *a, struct wk_job *job, void *(*fn)(void *))
+{
+	pthread_mutex_lock(&a->lock);
+	job->next = a->jobs;
+	a->jobs = job;
+	a->active++;
+	pthread_mutex_unlock(&a->lock);
+	if (pthread_create(&job->thread, NULL, fn, job) == 0)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	a->jobs = job->next; /* still the head: only this thread adds */
+	a->active--;
+	pthread_mutex_unlock(&a->lock);
+	return -1;
+}
+
 /* Takes job->spec. */
 static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 {
@@ -460,17 +478,8 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED;
 	report(job, &r, NULL);
-	pthread_mutex_lock(&a->lock);
-	job->next = a->jobs;
-	a->jobs = job;
-	a->active++;
-	pthread_mutex_unlock(&a->lock);
-	if (pthread_create(&job->thread, NULL, run_job, job) != 0) {
+	if (launch(a, job, run_job) != 0) {
 		/* Without a thread the session cannot run: end it as failed. */
-		pthread_mutex_lock(&a->lock);
-		a->jobs = job->next;
-		a->active--;
-		pthread_mutex_unlock(&a->lock);
 		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INTERNAL_ERROR,
 			      "cannot start a capture thread");
 		free_job(job);
@@ -727,16 +736,7 @@ static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
 		free_job(job);
 		return -1;
 	}
-	pthread_mutex_lock(&a->lock);
-	job->next = a->jobs;
-	a->jobs = job;
-	a->active++;
-	pthread_mutex_unlock(&a->lock);
-	if (pthread_create(&job->thread, NULL, run_resume, job) != 0) {
-		pthread_mutex_lock(&a->lock);
-		a->jobs = job->next;
-		a->active--;
-		pthread_mutex_unlock(&a->lock);
+	if (launch(a, job, run_resume) != 0) {
 		free_job(job);
 		return -1;
 	}
