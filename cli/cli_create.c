@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "cli_fleet.h"
 #include "cli_spec_opts.h"
+#include "fc_command.h"
 #include "fc_names.h"
 #include "fc_parse.h"
 
@@ -187,13 +188,8 @@ int cli_create(int argc, char **argv)
 	if (timeout_given)
 		fleet.send_timeout_ms = (int)timeout_s * 1000;
 
-	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
-	cli_request_id(request_id);
-	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
-	cmd.request_id = request_id;
-	cmd.time_ms = fc_wall_ms();
-	cmd.spec = spec;
-	snprintf(key, sizeof(key), "%s/%s", spec->subscription, spec->region);
+	Fleetcap__V1__Command cmd;
+	fc_command_create(&cmd, spec, request_id, key);
 
 	int64_t from = 0;
 	char status_key[sizeof(key) + FC_NAME_MAX + 1];

@@ -132,22 +132,6 @@ const char *cli_fleet_topic(const struct cli_fleet *f, enum fc_topic topic, char
 	return buf;
 }
 
-void cli_request_id(char out[33])
-{
-	unsigned char r[16];
-
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		/* Not a secret, only unique: time and pid will do. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(out, 33, "%016llx%08x%08lx", (unsigned long long)ts.tv_sec,
-			 (unsigned)getpid(), (unsigned long)ts.tv_nsec);
-		return;
-	}
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-}
-
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	rd_kafka_resp_err_t *result = m->_private;

@@ -52,8 +52,6 @@ void cli_fleet_close(struct cli_fleet *f);
 int cli_fleet_send(struct cli_fleet *f, enum fc_topic topic, const char *key,
 		   const ProtobufCMessage *msg);
 
-/* A fresh request id (32 hex digits). */
-void cli_request_id(char out[33]);
 
 /* The full topic name. */
 const char *cli_fleet_topic(const struct cli_fleet *f, enum fc_topic topic, char *buf, size_t len);

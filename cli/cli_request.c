@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_fleet.h"
+#include "fc_command.h"
 #include "fc_names.h"
 #include "fc_spec.h"
 
@@ -71,15 +72,8 @@ static int stop_or_delete(int argc, char **argv, const char *command, int kind)
 	if ((rc = cli_fleet_open(&f, command, &fargs)) != 0)
 		return rc;
 
-	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
-	cli_request_id(request_id);
-	cmd.kind = kind;
-	cmd.request_id = request_id;
-	cmd.time_ms = fc_wall_ms();
-	cmd.subscription = (char *)sub;
-	cmd.region = (char *)region;
-	cmd.name = (char *)name;
-	snprintf(key, sizeof(key), "%s/%s", sub, region);
+	Fleetcap__V1__Command cmd;
+	fc_command_name(&cmd, kind, sub, region, name, request_id, key);
 	rc = cli_fleet_send(&f, FC_TOPIC_COMMANDS, key, &cmd.base);
 	if (rc == 0) {
 		if (json)
@@ -180,7 +174,7 @@ int cli_alert(int argc, char **argv)
 	if (ev.alert_id && (!*ev.alert_id || strlen(ev.alert_id) > FC_ALERT_ID_MAX))
 		return bad("alert", "--id", ev.alert_id, "1-128 characters");
 	if (!ev.alert_id) {
-		cli_request_id(id);
+		fc_request_id(id);
 		ev.alert_id = id;
 	}
 	if ((rc = cli_fleet_open(&f, "alert", &fargs)) != 0)
