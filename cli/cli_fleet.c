@@ -335,16 +335,9 @@ int cli_status_final(const cli_status_t *s)
 
 static json_t *time_json(int64_t ms)
 {
-	char buf[40], whole[32];
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
+	char buf[FC_TIME_ISO_LEN];
 
-	if (!ms)
-		return json_null();
-	gmtime_r(&sec, &tm);
-	strftime(whole, sizeof(whole), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, sizeof(buf), "%.20s.%03dZ", whole, (int)(ms % 1000));
-	return json_string(buf);
+	return ms ? json_string(fc_time_iso(ms, buf)) : json_null();
 }
 
 static json_t *text_or_null(const char *s)

@@ -39,8 +39,8 @@ static void init(Fleetcap__V1__Command *cmd, int kind, const char *sub, const ch
 void fc_command_create(Fleetcap__V1__Command *cmd, fc_spec_t *spec,
 		       char request_id[FC_REQUEST_ID_LEN + 1], char key[FC_COMMAND_KEY_MAX])
 {
-	init(cmd, FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE, spec->subscription,
-	     spec->region, request_id, key);
+	init(cmd, FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE, spec->subscription, spec->region,
+	     request_id, key);
 	cmd->spec = spec;
 }
 

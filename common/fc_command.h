@@ -11,7 +11,7 @@
 #include "fc_spec.h"
 #include "fleetcap.pb-c.h"
 
-#define FC_REQUEST_ID_LEN 32
+#define FC_REQUEST_ID_LEN  32
 #define FC_COMMAND_KEY_MAX (FC_TENANT_MAX * 2 + 2)
 
 /* A fresh request id: 32 hex digits, random. */

@@ -1,6 +1,9 @@
 /* fc_names: see fc_names.h. */
 #include "fc_names.h"
 
+#include <stdio.h>
+#include <time.h>
+
 #include <stddef.h>
 #include <strings.h>
 
@@ -69,4 +72,16 @@ int fc_severity_parse(const char *name)
 		if (severities[i] && strcasecmp(name, severities[i]) == 0)
 			return (int)i;
 	return -1;
+}
+
+const char *fc_time_iso(int64_t ms, char *buf)
+{
+	char whole[24];
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	strftime(whole, sizeof(whole), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, FC_TIME_ISO_LEN, "%.20s.%03dZ", whole, (int)(ms % 1000));
+	return buf;
 }

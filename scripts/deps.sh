@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	librdkafka-dev libpcap-dev libprotobuf-c-dev protobuf-c-compiler
-	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev
+	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
 	kcat tcpdump tshark netsniff-ng iproute2 clang-format curl ca-certificates
 	libcap2-bin
 )
