@@ -242,8 +242,7 @@ struct api_http *api_http_start(const struct api_http_config *config, const stru
 		config->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 		NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
 		config->connections_max, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-		on_mhd_log, NULL, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
 	if (!h->daemon) {
 		fc_err_set(err, FC_ERR_INVALID, "listen: cannot listen on %s:%u", config->address,
 			   (unsigned)config->port);
