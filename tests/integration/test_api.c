@@ -1,0 +1,594 @@
+/*
+ * fleetcap-api on the real broker, with the real scheduler and the
+ * harness's stand-in workers: every route, status code and error body the
+ * API documents; bearer tokens (401 without or with an unknown one, 403 for
+ * another subscription, never logged); 40 malformed bodies, each answered
+ * 400 naming its field; a SAS token that never comes back; and /metrics
+ * moving as requests and captures go.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "it_env.h"
+#include "it_fleet.h"
+
+#define TOKEN_A	   "token-a-0123456789abcdef"	 /* sub-a */
+#define TOKEN_B	   "token-b-fedcba9876543210"	 /* sub-b */
+#define TOKEN_ALL  "token-all-00112233445566778" /* every subscription */
+#define SAS_SECRET "sig=TopSecretSignature123"
+
+static struct it_fleet *fleet;
+static pid_t scheduler, api;
+static char sched_log[256], api_log[256], base[128], tokens_path[128];
+
+struct http {
+	long status;
+	char *body;
+	size_t len;
+	char location[512], allow[128], www_auth[128];
+	json_t *json;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *opaque)
+{
+	struct http *h = opaque;
+	char *grown = realloc(h->body, h->len + size * n + 1);
+
+	assert_non_null(grown);
+	memcpy(grown + h->len, p, size * n);
+	h->body = grown;
+	h->len += size * n;
+	h->body[h->len] = '\0';
+	return size * n;
+}
+
+static void header_value(const char *line, const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+	if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+		const char *v = line + n + 2;
+		size_t vlen = strcspn(v, "\r\n");
+		if (vlen >= len)
+			vlen = len - 1;
+		memcpy(out, v, vlen);
+		out[vlen] = '\0';
+	}
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *opaque)
+{
+	struct http *h = opaque;
+	char line[1024];
+
+	snprintf(line, sizeof(line), "%.*s", (int)(size * n), p);
+	header_value(line, "Location", h->location, sizeof(h->location));
+	header_value(line, "Allow", h->allow, sizeof(h->allow));
+	header_value(line, "WWW-Authenticate", h->www_auth, sizeof(h->www_auth));
+	return size * n;
+}
+
+/* One request; path is below base; token and body may be NULL. */
+static void call(const char *method, const char *path, const char *token, const char *body,
+		 struct http *h)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	char url[1024], auth[256];
+
+	memset(h, 0, sizeof(*h));
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers = curl_slist_append(headers, auth);
+	}
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	h->json = h->body ? json_loads(h->body, 0, NULL) : NULL;
+}
+
+static void done(struct http *h)
+{
+	json_decref(h->json);
+	free(h->body);
+}
+
+static const char *str(json_t *o, const char *path)
+{
+	/* "a.b.c" */
+	char buf[128], *save = NULL;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = json_object_get(o, k);
+	return json_string_value(o);
+}
+
+/* The error body of every failure: {"error": {"code", "message", "target"}}. */
+static void expect_error(struct http *h, long status, const char *code, const char *target)
+{
+	if (h->status != status)
+		fail_msg("expected %ld, got %ld: %s", status, h->status, h->body);
+	assert_non_null(h->json);
+	assert_string_equal(str(h->json, "error.code"), code);
+	assert_non_null(str(h->json, "error.message"));
+	assert_true(strlen(str(h->json, "error.message")) > 0);
+	if (target) {
+		if (!str(h->json, "error.target") || strcmp(str(h->json, "error.target"), target))
+			fail_msg("expected target %s: %s", target, h->body);
+	}
+}
+
+#define CAPS "/subscriptions/sub-a/regions/r1/packetCaptures"
+#define GOOD                                                                                       \
+	"{\"properties\":{\"target\":\"host-1\",\"timeLimitInSeconds\":60,"                        \
+	"\"bytesToCapturePerPacket\":96,\"storageLocation\":{\"filePath\":\"caps/x.pcap\"},"       \
+	"\"filters\":[{\"protocol\":\"TCP\",\"remoteIPAddress\":\"198.18.0.2\","                   \
+	"\"remotePort\":\"443\"}]}}"
+
+static int setup(void **state)
+{
+	char prefix[64], tokensx[160];
+	(void)state;
+
+	it_unique(prefix, sizeof(prefix), "it-api-");
+	strcat(prefix, ".");
+	const char *brokers = it_require_env("FLEETCAP_BROKERS");
+	fleet = it_fleet_start(brokers, prefix, 3);
+	snprintf(tokens_path, sizeof(tokens_path), "/tmp/%stokens", prefix);
+	FILE *f = fopen(tokens_path, "w");
+	assert_non_null(f);
+	fprintf(f, "# test tokens\n%s sub-a\n%s sub-b,sub-q\n%s *\n", TOKEN_A, TOKEN_B, TOKEN_ALL);
+	fclose(f);
+	static const char *sched_settings[] = {"quota.sub-q=1", "lease.grace.s=60", NULL};
+	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
+	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens_path);
+	const char *api_settings[] = {tokensx, "listen.port=0", "wait.ms=5000", NULL};
+	api = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api", api_settings, api_log,
+			      sizeof(api_log));
+	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
+	    it_sched_wait_log(api_log, "listening on", 120) != 0)
+		fail_msg("the daemons did not start; see %s and %s", sched_log, api_log);
+	FILE *log = fopen(api_log, "r");
+	char line[512];
+	while (log && fgets(line, sizeof(line), log))
+		if (strstr(line, "listening on http://"))
+			sscanf(strstr(line, "http://"), "%127[^ ]", base);
+	if (log)
+		fclose(log);
+	assert_true(strlen(base) > 10);
+	it_fleet_heartbeat(fleet, "host-1", "sub-a", "r1", 0);
+	it_fleet_heartbeat(fleet, "silent-1", "sub-a", "r1", 0);
+	it_fleet_heartbeat(fleet, "host-q", "sub-q", "r1", 0);
+	it_fleet_flush(fleet);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (api && it_sched_stop(api, SIGTERM) != 0)
+		fprintf(stderr, "fleetcap-api did not exit 0 on SIGTERM; see %s\n", api_log);
+	it_sched_stop(scheduler, SIGTERM);
+	it_fleet_stop(fleet);
+	unlink(tokens_path);
+	return 0;
+}
+
+static void test_auth(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("GET", CAPS, NULL, NULL, &h);
+	expect_error(&h, 401, "Unauthorized", NULL);
+	assert_non_null(strstr(h.www_auth, "Bearer"));
+	done(&h);
+	call("GET", CAPS, "token-nobody-has-0000000000", NULL, &h);
+	expect_error(&h, 401, "Unauthorized", NULL);
+	done(&h);
+	call("GET", CAPS, TOKEN_B, NULL, &h); /* B may use sub-b only */
+	expect_error(&h, 403, "Forbidden", "subscription");
+	done(&h);
+	call("GET", CAPS, TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	assert_true(json_is_array(json_object_get(h.json, "value")));
+	done(&h);
+	call("GET", CAPS, TOKEN_ALL, NULL, &h);
+	assert_int_equal(h.status, 200);
+	done(&h);
+	/* Tokens never reach the log. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "grep -c -e token-a- -e token-nobody %s", api_log);
+	FILE *p = popen(cmd, "r");
+	char out[32] = "";
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	assert_int_equal(atoi(out), 0);
+}
+
+static void test_create_read_list(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("PUT", CAPS "/web1", TOKEN_A, GOOD, &h);
+	if (h.status != 201)
+		fail_msg("expected 201: %s", h.body);
+	assert_string_equal(str(h.json, "id"), CAPS "/web1");
+	assert_string_equal(str(h.json, "name"), "web1");
+	assert_string_equal(str(h.json, "properties.target"), "host-1");
+	assert_string_equal(str(h.json, "properties.packetCaptureStatus"), "Running");
+	assert_string_equal(str(h.json, "properties.provisioningState"), "Succeeded");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(h.json, "properties"),
+							    "timeLimitInSeconds")),
+			 60);
+	json_t *f0 = json_array_get(
+		json_object_get(json_object_get(h.json, "properties"), "filters"), 0);
+	assert_string_equal(json_string_value(json_object_get(f0, "remotePort")), "443");
+	done(&h);
+
+	/* The same again: 200, nothing new sent. */
+	size_t jobs = it_fleet_jobs(fleet, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, "web1");
+	call("PUT", CAPS "/web1", TOKEN_A, GOOD, &h);
+	assert_int_equal(h.status, 200);
+	assert_string_equal(str(h.json, "name"), "web1");
+	done(&h);
+	assert_int_equal(it_fleet_jobs(fleet, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, "web1"),
+			 jobs);
+
+	/* Another spec under the name: 409. */
+	call("PUT", CAPS "/web1", TOKEN_A,
+	     "{\"properties\":{\"target\":\"host-1\",\"timeLimitInSeconds\":30,"
+	     "\"storageLocation\":{\"filePath\":\"caps/y.pcap\"}}}",
+	     &h);
+	expect_error(&h, 409, "Conflict", "name");
+	done(&h);
+
+	call("GET", CAPS "/web1", TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	assert_string_equal(str(h.json, "properties.storageLocation.filePath"), "caps/x.pcap");
+	done(&h);
+	call("POST", CAPS "/web1/queryStatus", TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	assert_string_equal(str(h.json, "packetCaptureStatus"), "Running");
+	assert_true(json_is_array(json_object_get(h.json, "packetCaptureError")));
+	assert_true(json_is_integer(json_object_get(h.json, "packetsCaptured")));
+	done(&h);
+	call("GET", CAPS, TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	int found = 0;
+	json_t *v;
+	size_t i;
+	json_array_foreach(json_object_get(h.json, "value"), i, v) found |=
+		strcmp(json_string_value(json_object_get(v, "name")), "web1") == 0;
+	assert_true(found);
+	done(&h);
+
+	call("GET", CAPS "/nothing-here", TOKEN_A, NULL, &h);
+	expect_error(&h, 404, "NotFound", "name");
+	done(&h);
+	call("POST", CAPS "/nothing-here/queryStatus", TOKEN_A, NULL, &h);
+	expect_error(&h, 404, "NotFound", "name");
+	done(&h);
+	call("POST", CAPS "/nothing-here/stop", TOKEN_A, NULL, &h);
+	expect_error(&h, 404, "NotFound", "name");
+	done(&h);
+}
+
+static void test_stop_and_delete(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("PUT", CAPS "/web2", TOKEN_A, GOOD, &h);
+	assert_int_equal(h.status, 201);
+	done(&h);
+	call("POST", CAPS "/web2/stop", TOKEN_A, NULL, &h);
+	if (h.status != 200)
+		fail_msg("stop: %ld %s", h.status, h.body);
+	assert_string_equal(str(h.json, "packetCaptureStatus"), "Stopped");
+	assert_string_equal(str(h.json, "stopReason"), "StoppedByUser");
+	done(&h);
+	call("POST", CAPS "/web2/stop", TOKEN_A, NULL, &h); /* already stopped: as it is */
+	assert_int_equal(h.status, 200);
+	done(&h);
+	call("DELETE", CAPS "/web2", TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	done(&h);
+	call("GET", CAPS "/web2", TOKEN_A, NULL, &h);
+	expect_error(&h, 404, "NotFound", "name");
+	done(&h);
+	call("DELETE", CAPS "/web2", TOKEN_A, NULL, &h); /* nothing left: done */
+	assert_int_equal(h.status, 204);
+	done(&h);
+}
+
+/* No answer within wait.ms (the worker never reports): 202 and a Location. */
+static void test_accepted(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("PUT", CAPS "/slow", TOKEN_A,
+	     "{\"properties\":{\"target\":\"silent-1\",\"storageLocation\":{\"filePath\":\"s."
+	     "pcap\"}}}",
+	     &h);
+	assert_int_equal(h.status, 201); /* admitted: Running */
+	done(&h);
+	call("POST", CAPS "/slow/stop", TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 202);
+	assert_string_equal(h.location, CAPS "/slow");
+	assert_string_equal(str(h.json, "status"), "Accepted");
+	done(&h);
+	call("GET", CAPS "/slow", TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	done(&h);
+}
+
+static void test_rejections(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("PUT", CAPS "/nohost", TOKEN_A,
+	     "{\"properties\":{\"target\":\"no-such-host\",\"storageLocation\":{\"filePath\":"
+	     "\"n.pcap\"}}}",
+	     &h);
+	expect_error(&h, 400, "TargetNotFound", "properties.target");
+	done(&h);
+	/* sub-q's quota is 1. */
+	const char *q = "{\"properties\":{\"target\":\"host-q\",\"storageLocation\":{\"filePath\":"
+			"\"q.pcap\"}}}";
+	call("PUT", "/subscriptions/sub-q/regions/r1/packetCaptures/q1", TOKEN_B, q, &h);
+	assert_int_equal(h.status, 201);
+	done(&h);
+	call("PUT", "/subscriptions/sub-q/regions/r1/packetCaptures/q2", TOKEN_B, q, &h);
+	expect_error(&h, 429, "QuotaExceeded", NULL);
+	done(&h);
+}
+
+static void test_routes_and_methods(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("GET", "/subscriptions/sub-a/regions/r1/somethingElse", TOKEN_A, NULL, &h);
+	expect_error(&h, 404, "NotFound", NULL);
+	done(&h);
+	call("PATCH", CAPS "/web1", TOKEN_A, "{}", &h);
+	expect_error(&h, 405, "MethodNotAllowed", NULL);
+	assert_string_equal(h.allow, "GET, PUT, DELETE");
+	done(&h);
+	call("GET", CAPS "/web1/stop", TOKEN_A, NULL, &h);
+	expect_error(&h, 405, "MethodNotAllowed", NULL);
+	assert_string_equal(h.allow, "POST");
+	done(&h);
+	call("POST", CAPS, TOKEN_A, "{}", &h);
+	expect_error(&h, 405, "MethodNotAllowed", NULL);
+	assert_string_equal(h.allow, "GET");
+	done(&h);
+	char *big = malloc(70 * 1024);
+	memset(big, ' ', 70 * 1024 - 1);
+	big[70 * 1024 - 1] = '\0';
+	call("PUT", CAPS "/big", TOKEN_A, big, &h);
+	expect_error(&h, 413, "PayloadTooLarge", NULL);
+	done(&h);
+	free(big);
+	call("PUT", "/subscriptions/sub-a/regions/r%20x/packetCaptures/a", TOKEN_A, GOOD, &h);
+	expect_error(&h, 400, "InvalidRequest", "region");
+	done(&h);
+	call("PUT", CAPS "/-bad-name", TOKEN_A, GOOD, &h);
+	expect_error(&h, 400, "InvalidRequest", "name");
+	done(&h);
+}
+
+/* Malformed bodies: each is a 400 whose error names the field at fault. */
+static void test_malformed_bodies(void **state)
+{
+#define P(x) "{\"properties\":{" x "}}"
+#define T    "\"target\":\"host-1\","
+#define S    "\"storageLocation\":{\"filePath\":\"m.pcap\"}"
+	static const struct {
+		const char *body, *target;
+	} cases[] = {
+		{"", "body"},
+		{"not json", "body"},
+		{"[]", "body"},
+		{"\"text\"", "body"},
+		{"{}", "properties"},
+		{"{\"properties\":5}", "properties"},
+		{"{\"props\":{}}", "body"},
+		{P(""), "properties.target"},
+		{P("\"target\":5," S), "properties.target"},
+		{P("\"target\":\"host/1\"," S), "properties.target"},
+		{P(T S ",\"timeLimitInSeconds\":\"60\""), "properties.timeLimitInSeconds"},
+		{P(T S ",\"timeLimitInSeconds\":18001"), "properties.timeLimitInSeconds"},
+		{P(T S ",\"timeLimitInSeconds\":-1"), "properties.timeLimitInSeconds"},
+		{P(T S ",\"timeLimitInSeconds\":1.5"), "properties.timeLimitInSeconds"},
+		{P(T S ",\"bytesToCapturePerPacket\":-5"), "properties.bytesToCapturePerPacket"},
+		{P(T S ",\"bytesToCapturePerPacket\":4294967296"),
+		 "properties.bytesToCapturePerPacket"},
+		{P(T S ",\"totalBytesPerSession\":\"x\""), "properties.totalBytesPerSession"},
+		{P(T S ",\"queueTimeoutInSeconds\":86401"), "properties.queueTimeoutInSeconds"},
+		{P("\"target\":\"host-1\""), "properties.storageLocation.filePath"},
+		{P(T "\"storageLocation\":\"x\""), "properties.storageLocation"},
+		{P(T "\"storageLocation\":{\"filePath\":5}"),
+		 "properties.storageLocation.filePath"},
+		{P(T "\"storageLocation\":{\"filePath\":\"../x.pcap\"}"),
+		 "properties.storageLocation.filePath"},
+		{P(T "\"storageLocation\":{\"filePath\":\"x.txt\"}"),
+		 "properties.storageLocation.filePath"},
+		{P(T "\"storageLocation\":{\"storagePath\":\"ftp://a/b/c.pcap\"}"),
+		 "properties.storageLocation.storagePath"},
+		{P(T "\"storageLocation\":{\"filePath\":\"m.pcap\",\"container\":\"c\"}"),
+		 "properties.storageLocation"},
+		{P(T S ",\"filters\":{}"), "properties.filters"},
+		{P(T S ",\"filters\":[5]"), "properties.filters[0]"},
+		{P(T S ",\"filters\":[{\"protocol\":\"ICMP\"}]"), "properties.filters[0].protocol"},
+		{P(T S ",\"filters\":[{\"remotePort\":\"70000\"}]"),
+		 "properties.filters[0].remotePort"},
+		{P(T S ",\"filters\":[{\"localIPAddress\":\"1.2.3.999\"}]"),
+		 "properties.filters[0].localIPAddress"},
+		{P(T S ",\"filters\":[{\"protocol\":\"TCP\"},{\"remoteIPAddress\":\"x\"}]"),
+		 "properties.filters[1].remoteIPAddress"},
+		{P(T S ",\"filters\":[{\"color\":\"red\"}]"), "properties.filters[0].color"},
+		{P(T S ",\"continuousCapture\":\"yes\""), "properties.continuousCapture"},
+		{P(T S ",\"captureSettings\":{\"fileCount\":3}"), "properties.captureSettings"},
+		{P(T S ",\"continuousCapture\":true,\"captureSettings\":{\"fileCount\":0}"),
+		 "properties.captureSettings.fileCount"},
+		{P(T S ",\"continuousCapture\":true,\"captureSettings\":{\"fileCount\":10001}"),
+		 "properties.captureSettings.fileCount"},
+		{P(T S ",\"continuousCapture\":true,\"captureSettings\":{"
+		       "\"sessionTimeLimitInSeconds\":604801}"),
+		 "properties.captureSettings.sessionTimeLimitInSeconds"},
+		{P(T S ",\"continuousCapture\":true,\"captureSettings\":{\"files\":2}"),
+		 "properties.captureSettings"},
+		{P(T S ",\"priority\":1"), "properties"},
+		{"{\"properties\":{\"target\":\"a\",\"target\":\"b\"}}", "body"},
+	};
+	struct http h;
+	(void)state;
+
+	assert_true(sizeof(cases) / sizeof(cases[0]) >= 30);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		call("PUT", CAPS "/malformed", TOKEN_A, cases[i].body, &h);
+		if (h.status != 400 || !str(h.json, "error.target") ||
+		    strcmp(str(h.json, "error.target"), cases[i].target) != 0)
+			fail_msg("case %zu %s: expected 400 naming %s, got %ld %s", i,
+				 cases[i].body, cases[i].target, h.status, h.body);
+		assert_string_equal(str(h.json, "error.code"), "InvalidRequest");
+		assert_true(json_array_size(json_object_get(json_object_get(h.json, "error"),
+							    "details")) >= 1);
+		done(&h);
+	}
+	/* None of them reached the scheduler. */
+	assert_int_equal(it_fleet_jobs(fleet, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, "malformed"),
+			 0);
+#undef P
+#undef T
+#undef S
+}
+
+/* A SAS token in storagePath goes to the worker, and never comes back. */
+static void test_sas_never_echoed(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("PUT", CAPS "/sas1", TOKEN_A,
+	     "{\"properties\":{\"target\":\"host-1\",\"storageLocation\":{\"storagePath\":"
+	     "\"https://acct.blob.core.windows.net/caps/sas1.pcap?sv=2022-11-02&sp=cw&" SAS_SECRET
+	     "\"}}}",
+	     &h);
+	assert_int_equal(h.status, 201);
+	assert_null(strstr(h.body, "TopSecret"));
+	assert_string_equal(str(h.json, "properties.storageLocation.storagePath"),
+			    "https://acct.blob.core.windows.net/caps/sas1.pcap");
+	done(&h);
+	call("GET", CAPS "/sas1", TOKEN_A, NULL, &h);
+	assert_null(strstr(h.body, "TopSecret"));
+	done(&h);
+	call("GET", CAPS, TOKEN_A, NULL, &h);
+	assert_null(strstr(h.body, "TopSecret"));
+	done(&h);
+	call("POST", CAPS "/sas1/queryStatus", TOKEN_A, NULL, &h);
+	assert_null(strstr(h.body, "TopSecret"));
+	done(&h);
+	/* The job carries it to the worker. */
+	Fleetcap__V1__Job **jobs;
+	size_t n = it_fleet_all_jobs(fleet, &jobs);
+	int carried = 0;
+	for (size_t i = 0; i < n; i++)
+		carried |= jobs[i]->spec && strcmp(jobs[i]->spec->name, "sas1") == 0 &&
+			   strstr(jobs[i]->spec->blob_sas, "TopSecret") != NULL;
+	free(jobs);
+	assert_true(carried);
+	char cmd[300], out[32] = "";
+	snprintf(cmd, sizeof(cmd), "grep -c TopSecret %s", api_log);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	assert_int_equal(atoi(out), 0);
+}
+
+/* The value of one series of /metrics, -1 when absent. */
+static double metric(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+
+	while ((p = strstr(p, series))) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+static void test_metrics(void **state)
+{
+	struct http h;
+	(void)state;
+
+	call("GET", "/metrics", NULL, NULL, &h);
+	assert_int_equal(h.status, 200);
+	assert_non_null(strstr(h.body, "# TYPE fleetcap_api_requests_total counter"));
+	double created =
+		metric(h.body,
+		       "fleetcap_api_requests_total{method=\"PUT\",route=\"create\",code=\"201\"}");
+	double running = metric(h.body, "fleetcap_api_captures{status=\"Running\"}");
+	assert_true(created >= 1);
+	done(&h);
+	call("PUT", CAPS "/metered", TOKEN_A, GOOD, &h);
+	assert_int_equal(h.status, 201);
+	done(&h);
+	call("GET", "/metrics", NULL, NULL, &h);
+	assert_true(metric(h.body, "fleetcap_api_requests_total{method=\"PUT\",route=\"create\","
+				   "code=\"201\"}") == created + 1);
+	assert_true(metric(h.body, "fleetcap_api_captures{status=\"Running\"}") == running + 1);
+	done(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_create_read_list),
+		cmocka_unit_test(test_stop_and_delete),
+		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_routes_and_methods),
+		cmocka_unit_test(test_malformed_bodies),
+		cmocka_unit_test(test_sas_never_echoed),
+		cmocka_unit_test(test_metrics),
+	};
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int rc = cmocka_run_group_tests(tests, setup, teardown);
+	curl_global_cleanup();
+	return rc;
+}
