@@ -18,6 +18,8 @@ struct sched_config {
 	long long batch_max;
 	long long batch_ms;
 	long long tick_ms;
+	char *metrics_address;
+	long long metrics_port;
 	char *log_level;
 	struct fc_kv_list kafka;
 };

@@ -51,7 +51,13 @@ struct sched_state {
 	struct sched_key *touched;
 	size_t key_count;
 	size_t emitted;
+	struct sched_stats stats, pending; /* committed; this batch's */
 };
+
+static void count(uint64_t *table, int code)
+{
+	table[code >= 0 && code < SCHED_CODES ? code : 0]++;
+}
 
 /* ------------------------------------------------------------ messages */
 
@@ -543,6 +549,7 @@ static void start_entry(struct sched_state *st, struct sched_key *k, entry_t *e,
 	struct answer a = {.state = FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING,
 			   .request_id = e->request_id};
 
+	st->pending.admitted++;
 	e->admitted_time_ms = now;
 	/* Until the worker says it started, the lease is the grace period. */
 	e->lease_deadline_ms = now + st->policy.lease_grace_ms;
@@ -557,6 +564,10 @@ static void finish_entry(struct sched_state *st, struct sched_key *k, entry_t *e
 	status_t final;
 	char *sas = e->spec->blob_sas;
 
+	if (a->state == FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR)
+		count(st->pending.failed, a->error);
+	else
+		count(st->pending.ended, a->stop_reason);
 	if (!e->deleted) {
 		emit_status(st, k, e, e->spec, a, now);
 		if (remember) {
@@ -582,6 +593,7 @@ static void reject(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 			   .request_id = request_id};
 
 	FC_INFO("sched", "%s/%s: %s", k->key, spec->name, message);
+	count(st->pending.rejected, error);
 	emit_status(st, k, NULL, spec, &a, now);
 }
 
@@ -646,12 +658,20 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 				same ? NULL
 				     : "a capture of this name exists with a different spec; "
 				       "delete it first or choose another name"};
+		if (same)
+			st->pending.repeated++;
+		else
+			count(st->pending.rejected, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT);
 		emit_status(st, k, have, have->spec, &a, now);
 		goto done;
 	}
 	if ((i = find_finished(ls, spec->name)) >= 0 && ls->finished[i]->status &&
 	    fc_spec_digest(spec, digest) == 0) {
 		int same = same_digest(&ls->finished[i]->spec_digest, digest);
+		if (same)
+			st->pending.repeated++;
+		else
+			count(st->pending.rejected, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT);
 		emit_kept_status(st, k, ls->finished[i]->status, request_id,
 				 same ? 0 : FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CONFLICT,
 				 same ? NULL
@@ -705,6 +725,7 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 		e->queue_deadline_ms = now + (int64_t)e->spec->queue_timeout_s * 1000;
 		if (push(&ls->queued, &ls->n_queued, e) != 0)
 			goto oom;
+		st->pending.queued++;
 		emit_status(st, k, e, e->spec, &a, now);
 	}
 	return;
@@ -1199,8 +1220,33 @@ static void end_batch(struct sched_key *k)
 	k->next_touched = NULL;
 }
 
+static void add_stats(struct sched_stats *to, const struct sched_stats *from)
+{
+	to->admitted += from->admitted;
+	to->queued += from->queued;
+	to->repeated += from->repeated;
+	for (int i = 0; i < SCHED_CODES; i++) {
+		to->rejected[i] += from->rejected[i];
+		to->ended[i] += from->ended[i];
+		to->failed[i] += from->failed[i];
+	}
+}
+
+void sched_state_stats(const struct sched_state *st, struct sched_stats *out)
+{
+	*out = st->stats;
+	out->active = out->waiting = 0;
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (const struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket) {
+			out->active += k->ls->n_active;
+			out->waiting += k->ls->n_queued;
+		}
+}
+
 void sched_state_commit(struct sched_state *st)
 {
+	add_stats(&st->stats, &st->pending);
+	memset(&st->pending, 0, sizeof(st->pending));
 	for (struct sched_key *k = st->touched, *next; k; k = next) {
 		next = k->next_touched;
 		end_batch(k);
@@ -1210,6 +1256,7 @@ void sched_state_commit(struct sched_state *st)
 
 void sched_state_rollback(struct sched_state *st)
 {
+	memset(&st->pending, 0, sizeof(st->pending));
 	for (struct sched_key *k = st->touched, *next; k; k = next) {
 		next = k->next_touched;
 		if (!k->existed) {

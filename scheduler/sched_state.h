@@ -75,6 +75,24 @@ struct sched_policy {
 
 struct sched_state;
 
+/*
+ * What the state machine decided, as counts since start. Only committed
+ * batches count: an aborted batch's decisions are rolled back with it.
+ */
+#define SCHED_CODES 16
+struct sched_stats {
+	uint64_t admitted; /* Running: at once or from the queue */
+	uint64_t queued;
+	uint64_t repeated;		/* the same create again: no-op */
+	uint64_t rejected[SCHED_CODES]; /* by ErrorCode (Conflict too) */
+	uint64_t ended[SCHED_CODES];	/* Stopped, by StopReason */
+	uint64_t failed[SCHED_CODES];	/* Error, by ErrorCode */
+	uint64_t active, waiting;	/* sessions now: Running, Queued */
+};
+
+/* The committed counts, with active and waiting summed over every key. */
+void sched_state_stats(const struct sched_state *st, struct sched_stats *out);
+
 /* Returns a new empty state; the policy is copied (its pointers are borrowed). */
 struct sched_state *sched_state_new(const struct sched_policy *policy);
 void sched_state_destroy(struct sched_state *st);

@@ -13,6 +13,7 @@
 #include "fc_log.h"
 #include "sched_alerts.h"
 #include "sched_loop.h"
+#include "sched_metrics.h"
 #include "sched_state.h"
 #include "sched_workers.h"
 #include "scheduler.h"
@@ -23,6 +24,7 @@ struct scheduler {
 	struct sched_workers *workers;
 	struct sched_state *state;
 	struct sched_loop *loop;
+	struct sched_metrics *metrics;
 	rd_kafka_t *ledger_reader;
 	char ledger_topic[FC_TOPIC_NAME_MAX + 1];
 };
@@ -85,14 +87,30 @@ static void flush(void *opaque, int64_t now)
 	sched_state_flush(((struct scheduler *)opaque)->state, now);
 }
 
+static void update_metrics(struct scheduler *s, int committed)
+{
+	struct sched_stats stats;
+
+	sched_metrics_transaction(s->metrics, committed);
+	sched_state_stats(s->state, &stats);
+	sched_metrics_update(s->metrics, &stats, sched_workers_count(s->workers),
+			     sched_state_key_count(s->state));
+}
+
 static void committed(void *opaque)
 {
-	sched_state_commit(((struct scheduler *)opaque)->state);
+	struct scheduler *s = opaque;
+
+	sched_state_commit(s->state);
+	update_metrics(s, 1);
 }
 
 static void aborted(void *opaque)
 {
-	sched_state_rollback(((struct scheduler *)opaque)->state);
+	struct scheduler *s = opaque;
+
+	sched_state_rollback(s->state);
+	update_metrics(s, 0);
 }
 
 static void idle(void *opaque)
@@ -131,6 +149,8 @@ static int start(struct scheduler *s, struct fc_err *err)
 		snprintf(group, sizeof(group), "%sscheduler", c->topics_prefix);
 	snprintf(txn_id, sizeof(txn_id), "fleetcap-scheduler-%s", c->instance_id);
 
+	if (!(s->metrics = sched_metrics_new(c->metrics_address, c->metrics_port, err)))
+		return -1;
 	if (!(s->workers = sched_workers_new(brokers, &c->kafka, workers_topic,
 					     c->workers_stale_factor, err)) ||
 	    sched_workers_load(s->workers, 60000, err) != 0)
@@ -191,6 +211,7 @@ void scheduler_destroy(struct scheduler *s)
 	if (!s)
 		return;
 	sched_loop_destroy(s->loop);
+	sched_metrics_free(s->metrics);
 	sched_state_destroy(s->state);
 	sched_workers_destroy(s->workers);
 	if (s->ledger_reader)

@@ -23,6 +23,7 @@
 
 #include "it_env.h"
 #include "it_fleet.h"
+#include "it_metrics.h"
 
 #define TOKEN_A	   "token-a-0123456789abcdef"	 /* sub-a */
 #define TOKEN_B	   "token-b-fedcba9876543210"	 /* sub-b */
@@ -541,20 +542,6 @@ static void test_sas_never_echoed(void **state)
 	assert_int_equal(atoi(out), 0);
 }
 
-/* The value of one series of /metrics, -1 when absent. */
-static double metric(const char *text, const char *series)
-{
-	const char *p = text;
-	size_t n = strlen(series);
-
-	while ((p = strstr(p, series))) {
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-		p += n;
-	}
-	return -1;
-}
-
 static void test_metrics(void **state)
 {
 	struct http h;
@@ -563,19 +550,19 @@ static void test_metrics(void **state)
 	call("GET", "/metrics", NULL, NULL, &h);
 	assert_int_equal(h.status, 200);
 	assert_non_null(strstr(h.body, "# TYPE fleetcap_api_requests_total counter"));
-	double created =
-		metric(h.body,
-		       "fleetcap_api_requests_total{method=\"PUT\",route=\"create\",code=\"201\"}");
-	double running = metric(h.body, "fleetcap_api_captures{status=\"Running\"}");
+	double created = it_metric(
+		h.body,
+		"fleetcap_api_requests_total{method=\"PUT\",route=\"create\",code=\"201\"}");
+	double running = it_metric(h.body, "fleetcap_api_captures{status=\"Running\"}");
 	assert_true(created >= 1);
 	done(&h);
 	call("PUT", CAPS "/metered", TOKEN_A, GOOD, &h);
 	assert_int_equal(h.status, 201);
 	done(&h);
 	call("GET", "/metrics", NULL, NULL, &h);
-	assert_true(metric(h.body, "fleetcap_api_requests_total{method=\"PUT\",route=\"create\","
-				   "code=\"201\"}") == created + 1);
-	assert_true(metric(h.body, "fleetcap_api_captures{status=\"Running\"}") == running + 1);
+	assert_true(it_metric(h.body, "fleetcap_api_requests_total{method=\"PUT\",route=\"create\","
+				      "code=\"201\"}") == created + 1);
+	assert_true(it_metric(h.body, "fleetcap_api_captures{status=\"Running\"}") == running + 1);
 	done(&h);
 }
 

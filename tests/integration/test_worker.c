@@ -33,6 +33,7 @@
 #include "it_azurite.h"
 #include "it_env.h"
 #include "it_fleet.h"
+#include "it_metrics.h"
 #include "it_packets.h"
 #include "it_testhost.h"
 #include "sched_alerts.h"
@@ -69,6 +70,7 @@ static const char *worker_settings[] = {"host.id=real-1",
 					statex,
 					"progress.s=1",
 					"heartbeat.s=2",
+					"metrics.port=0",
 					"blob.key." IT_AZURITE_ACCOUNT "=" IT_AZURITE_KEY,
 					NULL};
 
@@ -96,7 +98,8 @@ static int setup(void **state)
 	      root);
 	/* The grace covers a worker's restart (tests that kill it start it
 	 * again at once) with room for a slow machine. */
-	static const char *sched_settings[] = {"lease.grace.s=15", "tick.ms=100", rulesx, NULL};
+	static const char *sched_settings[] = {"lease.grace.s=15", "tick.ms=100", rulesx,
+					       "metrics.port=0", NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(ifs, sizeof(ifs), "interfaces=%s", host.root_if);
 	snprintf(rootx, sizeof(rootx), "capture.root=%s", root);
@@ -176,12 +179,37 @@ static void create(const char *name, unsigned time_limit, char *req)
 	it_fleet_create(fleet, "sub-w", "r1", name, "real-1", time_limit, 0, req);
 }
 
+/* A series of the worker's (or the scheduler's) /metrics; -1 when absent. */
+static double worker_metric(const char *series)
+{
+	char url[128];
+
+	assert_int_equal(it_log_url(worker_log, "metrics on ", url, sizeof(url)), 0);
+	return it_metric_at(url, series);
+}
+
+static double sched_metric(const char *series)
+{
+	char url[128];
+
+	assert_int_equal(it_log_url(sched_log, "metrics on ", url, sizeof(url)), 0);
+	return it_metric_at(url, series);
+}
+
+#define W_PACKETS  "fleetcap_worker_captured_packets_total"
+#define W_ENDED	   "fleetcap_worker_sessions_ended_total{kind=\"Finished\",reason=\"TimeExceeded\"}"
+#define S_ADMITTED "fleetcap_scheduler_admissions_total{result=\"Running\"}"
+#define S_COMMITS  "fleetcap_scheduler_transactions_total{result=\"committed\"}"
+
 static void test_capture_to_time_limit(void **state)
 {
 	char req[33], path[256], hex[65];
 	long size;
 	(void)state;
 
+	double packets0 = worker_metric(W_PACKETS), ended0 = worker_metric(W_ENDED);
+	double admitted0 = sched_metric(S_ADMITTED), commits0 = sched_metric(S_COMMITS);
+	assert_true(packets0 >= 0);
 	create("t1", 3, req);
 	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t1", RUNNING, 60);
 	assert_non_null(s);
@@ -220,6 +248,13 @@ static void test_capture_to_time_limit(void **state)
 	assert_int_equal(udp, 25);
 	assert_int_equal(pcap.count, s->counters->packets);
 	it_pcap_free(&pcap);
+	/* /metrics moved with it: the packets, the session's end, the
+	 * admission and the transactions behind it. */
+	assert_true(worker_metric(W_PACKETS) == packets0 + (double)s->counters->packets);
+	assert_true(worker_metric(W_ENDED) == (ended0 < 0 ? 0 : ended0) + 1);
+	assert_true(sched_metric(S_ADMITTED) == (admitted0 < 0 ? 0 : admitted0) + 1);
+	assert_true(sched_metric(S_COMMITS) > commits0);
+	assert_true(sched_metric("fleetcap_scheduler_workers") >= 1);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 }
 
@@ -258,6 +293,9 @@ static void test_capture_to_blob(void **state)
 	uint64_t size;
 	(void)state;
 
+	double uploads0 = worker_metric("fleetcap_worker_uploads_total{result=\"ok\"}");
+	double bytes0 = worker_metric("fleetcap_worker_uploaded_bytes_total");
+
 	/* A container name: lowercase letters, digits and '-'. */
 	snprintf(container, sizeof(container), "wk-%ld", (long)getpid());
 	snprintf(url, sizeof(url), "%s/%s/caps/t3.pcap", it_require_env("FLEETCAP_AZURITE"),
@@ -283,6 +321,9 @@ static void test_capture_to_blob(void **state)
 	assert_string_equal(s->files[0]->sha256, hex);
 	assert_int_equal(s->files[0]->size, size);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_true(worker_metric("fleetcap_worker_uploads_total{result=\"ok\"}") ==
+		    (uploads0 < 0 ? 0 : uploads0) + 1);
+	assert_true(worker_metric("fleetcap_worker_uploaded_bytes_total") == bytes0 + (double)size);
 
 	/* The account key never reaches the worker's log. */
 	assert_int_equal(log_count(worker_log, "Eby8vdM02x"), 0);

@@ -18,6 +18,7 @@
 #include "sink_azblob.h"
 #include "sink_disk.h"
 #include "wk_journal.h"
+#include "wk_metrics.h"
 #include "wk_session.h"
 
 #define SESSION_ID_MAX 256
@@ -36,6 +37,7 @@ struct wk_job {
 	int64_t start_ms;
 	Fleetcap__V1__CaptureReport *resume; /* an upload to finish after a restart */
 	atomic_int uploading;		     /* the main loop sends progress meanwhile */
+	struct wk_counters counted;	     /* what /metrics has of this session */
 	int64_t next_progress_ms;
 	struct wk_job *next;
 };
@@ -48,7 +50,8 @@ struct wk_agent {
 	int32_t partition;
 	int64_t started_ms;
 	struct wk_journal *journal; /* NULL without state.dir */
-	struct azblob_key *keys;    /* blob.key.ACCOUNT, decoded */
+	struct wk_metrics *metrics;
+	struct azblob_key *keys; /* blob.key.ACCOUNT, decoded */
 	size_t n_keys;
 	atomic_int ready;     /* the first heartbeat is in Kafka */
 	pthread_mutex_t lock; /* the jobs list */
@@ -86,6 +89,7 @@ static void heartbeat(struct wk_agent *a)
 	Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
 	const struct wk_config *c = a->config;
 
+	fc_metric_add(a->metrics->heartbeats, 1);
 	hb.host_id = c->host_id;
 	hb.subscription = c->subscription;
 	hb.region = c->region;
@@ -165,9 +169,12 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 {
 	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 
+	struct wk_job *job = opaque;
+
 	(void)elapsed;
 	r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS;
-	report(opaque, &r, counters);
+	report(job, &r, counters);
+	wk_metrics_captured(job->agent->metrics, &job->counted, counters);
 }
 
 /*
@@ -197,8 +204,13 @@ static int upload_files(struct wk_agent *a, const fc_spec_t *spec, Fleetcap__V1_
 			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", path);
 			rc = -1;
 		} else {
+			memset(&res, 0, sizeof(res));
 			rc = sink_azblob_put(sink, path, url, blob_urls[i], sizeof(blob_urls[i]),
 					     &res, err);
+			fc_metric_add(a->metrics->uploads, 1, rc == 0 ? "ok" : "failed");
+			fc_metric_add(a->metrics->upload_retries, res.retries);
+			if (rc == 0)
+				fc_metric_add(a->metrics->uploaded_bytes, (double)res.size);
 		}
 	}
 	sink_azblob_close(sink);
@@ -267,6 +279,12 @@ static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 			r->files[i]->blob_url = blob_urls[i];
 	}
 	send_report(a, r);
+	fc_metric_add(a->metrics->sessions_ended, 1,
+		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED ? "Failed"
+									       : "Finished",
+		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED
+			      ? fc_error_code_name((int)r->error)
+			      : fc_stop_reason_name((int)r->stop_reason));
 	for (size_t i = 0; kept && blob_urls && i < r->n_files; i++)
 		r->files[i]->blob_url = kept[i];
 	free(kept);
@@ -316,6 +334,7 @@ static void *run_job(void *opaque)
 		r.stop_reason = job->stop_reason ? job->stop_reason : result.stop_reason;
 	}
 	fill_report(job, &r, &result.counters, &c);
+	wk_metrics_captured(job->agent->metrics, &job->counted, &result.counters);
 	FC_INFO("worker", "session %s ended: %s, %llu packets, %zu files", job->session_id,
 		rc ? err.msg : fc_stop_reason_name((int)r.stop_reason),
 		(unsigned long long)result.counters.packets, n);
@@ -405,6 +424,7 @@ static int launch(struct wk_agent *a, struct wk_job *job, void *(*fn)(void *))
 	job->next = a->jobs;
 	a->jobs = job;
 	a->active++;
+	fc_metric_set(a->metrics->sessions, (double)a->active);
 	pthread_mutex_unlock(&a->lock);
 	if (pthread_create(&job->thread, NULL, fn, job) == 0)
 		return 0;
@@ -554,6 +574,7 @@ static void reap(struct wk_agent *a)
 		}
 		*p = job->next;
 		a->active--;
+		fc_metric_set(a->metrics->sessions, (double)a->active);
 		pthread_mutex_unlock(&a->lock);
 		pthread_join(job->thread, NULL);
 		free_job(job);
@@ -670,6 +691,8 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 		}
 	if (*config->state_dir && !(a->journal = wk_journal_open(config->state_dir, err)))
 		goto fail;
+	if (!(a->metrics = wk_metrics_new(config->metrics_address, config->metrics_port, err)))
+		goto fail;
 	if (!*config->state_dir)
 		FC_WARN("worker", "no state.dir: a restart will not report interrupted sessions");
 	struct sink_disk_config dc = {.root = config->capture_root};
@@ -705,6 +728,7 @@ void wk_agent_destroy(struct wk_agent *a)
 	}
 	sink_disk_close(a->root);
 	wk_journal_close(a->journal);
+	wk_metrics_free(a->metrics);
 	for (size_t i = 0; i < a->n_keys; i++)
 		azblob_key_clear(&a->keys[i]);
 	free(a->keys);

@@ -16,6 +16,8 @@ struct wk_config {
 	long long heartbeat_s;
 	long long progress_s;
 	char *topics_prefix;
+	char *metrics_address;
+	long long metrics_port;
 	char *log_level;
 	struct fc_kv_list blob_keys; /* blob.key.ACCOUNT (secret) */
 	struct fc_kv_list kafka;
