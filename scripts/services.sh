@@ -2,7 +2,9 @@
 # Starts and stops the real services fleetcap's tests run against:
 #   - Apache Kafka 3.9 (KRaft, one combined broker+controller node), jars from
 #     Maven Central through scripts/kafka/pom.xml;
-#   - Azurite's blob service, from the npm registry.
+#   - Azurite's blob service, from the npm registry;
+# and fetches playwright-core (npm), which drives Debian's chromium in the
+# web page's test (FLEETCAP_PLAYWRIGHT, FLEETCAP_CHROMIUM).
 # Both listen on free loopback ports. Downloads are cached in .cache/ (ignored
 # by git) so a second start needs no network.
 #
@@ -20,6 +22,8 @@ kafka_lib="$cache/kafka-3.9.1/lib"
 azurite_dir="$cache/azurite-3.37.0"
 run="$cache/services"
 azurite_version=3.37.0
+playwright_version=1.65.1
+playwright_dir="$cache/playwright-core-$playwright_version"
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -168,16 +172,28 @@ stop_one() {
 	rm -rf "${run:?}/$name"
 }
 
+fetch_playwright() {
+	[[ -f $playwright_dir/node_modules/playwright-core/package.json ]] && return 0
+	log "installing playwright-core@$playwright_version into $playwright_dir"
+	mkdir -p "$playwright_dir"
+	npm install --prefix "$playwright_dir" --no-audit --no-fund --loglevel=error \
+		"playwright-core@$playwright_version" >&2 ||
+		die "npm could not install playwright-core@$playwright_version"
+}
+
 print_exports() {
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
 	echo "export FLEETCAP_AZURITE=$(cat "$run/azurite.url")"
 	# Tests that stop and restart a storage endpoint run their own instance.
 	echo "export FLEETCAP_AZURITE_BIN=$azurite_dir/node_modules/.bin/azurite-blob"
+	echo "export FLEETCAP_PLAYWRIGHT=$playwright_dir/node_modules/playwright-core"
+	echo "export FLEETCAP_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)"
 }
 
 mkdir -p "$run"
 case "${1:-}" in
 start)
+	fetch_playwright
 	start_kafka
 	start_azurite
 	print_exports
