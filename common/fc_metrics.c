@@ -11,6 +11,8 @@
 
 #include <microhttpd.h>
 
+#include "fc_log.h"
+
 #define NAME_MAX_LEN	  96
 #define SERIES_LABELS_MAX 256
 
@@ -287,6 +289,7 @@ struct fc_metrics_server *fc_metrics_serve(struct fc_metrics *m, const char *add
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
+	FC_INFO("metrics", "metrics on http://%s:%u/metrics", address, (unsigned)s->port);
 	return s;
 }
 

@@ -38,7 +38,8 @@ void fc_metric_set(struct fc_metric *f, double v, ...);
 /* The whole registry in the text format, malloc'd; NULL when out of memory. */
 char *fc_metrics_text(struct fc_metrics *m);
 
-/* Serves GET /metrics on address:port (port 0 = any free one). */
+/* Serves GET /metrics on address:port (port 0 = any free one) and logs
+ * "metrics on http://ADDRESS:PORT/metrics". */
 struct fc_metrics_server;
 struct fc_metrics_server *fc_metrics_serve(struct fc_metrics *m, const char *address, uint16_t port,
 					   struct fc_err *err);

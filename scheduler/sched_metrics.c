@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 
-#include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_names.h"
 
@@ -47,8 +46,6 @@ struct sched_metrics *sched_metrics_new(const char *address, long long port, str
 			sched_metrics_free(m);
 			return NULL;
 		}
-		FC_INFO("sched", "metrics on http://%s:%u/metrics", address,
-			(unsigned)fc_metrics_server_port(m->server));
 	}
 	return m;
 }

@@ -3,8 +3,6 @@
 
 #include <stdlib.h>
 
-#include "fc_log.h"
-
 struct wk_metrics *wk_metrics_new(const char *address, long long port, struct fc_err *err)
 {
 	struct wk_metrics *m = calloc(1, sizeof(*m));
@@ -46,8 +44,6 @@ struct wk_metrics *wk_metrics_new(const char *address, long long port, struct fc
 			wk_metrics_free(m);
 			return NULL;
 		}
-		FC_INFO("worker", "metrics on http://%s:%u/metrics", address,
-			(unsigned)fc_metrics_server_port(m->server));
 	}
 	return m;
 }
