@@ -2,13 +2,14 @@
 // (npm), against a fleetcap-api on loopback with a scheduler and a real
 // worker capturing on lo: sign in (a bad token first), a field error shown
 // next to its field, a capture created from the form going Running then
-// Stopped with packets counted, another one stopped with its button, and a
-// screenshot. Arguments: BASE TOKEN SUBSCRIPTION REGION HOST PORT SCREENSHOT.
+// Stopped with packets counted, one uploaded to Azurite whose row links to
+// its blob, another one stopped with its button, and a screenshot.
+// Arguments: BASE TOKEN SUBSCRIPTION REGION HOST PORT SCREENSHOT BLOB_URL.
 // Exit 0 when every step held; otherwise the failing step is printed.
 "use strict";
 
 const { chromium } = require(process.env.FLEETCAP_PLAYWRIGHT);
-const [base, token, subscription, region, host, port, screenshot] = process.argv.slice(2);
+const [base, token, subscription, region, host, port, screenshot, blobUrl] = process.argv.slice(2);
 
 function check(ok, what) {
   if (!ok) throw new Error(`expected: ${what}`);
@@ -23,13 +24,14 @@ async function waitState(page, name, state, timeoutMs) {
     .waitFor({ timeout: timeoutMs });
 }
 
-async function fillCapture(page, name, timeLimit) {
+async function fillCapture(page, name, timeLimit, blob) {
   await page.fill("#f-name", name);
   await page.fill("#f-target", host);
   await page.selectOption("#f-protocol", "TCP");
   await page.fill("#f-local-port", port); // the API's own port: the page's polling
   await page.fill("#f-time", String(timeLimit));
   await page.fill("#f-file", `ui/${name}.pcap`);
+  await page.fill("#f-blob", blob || "");
 }
 
 (async () => {
@@ -73,6 +75,14 @@ async function fillCapture(page, name, timeLimit) {
     await page.locator('tr[data-name="ui1"] .reason', { hasText: "TimeExceeded" }).waitFor({ timeout: 10000 });
     const packets = Number(await page.locator('tr[data-name="ui1"] .packets').textContent());
     check(packets > 0, `packets counted for ui1 (got ${packets})`);
+
+    step("a capture uploaded to blob storage links to its blob");
+    await fillCapture(page, "ui3", 2, blobUrl);
+    await page.click("#create-form button[type=submit]");
+    await waitState(page, "ui3", "Stopped", 60000);
+    const link = page.locator('tr[data-name="ui3"] .files a');
+    await link.waitFor({ timeout: 10000 });
+    check(await link.getAttribute("href") === blobUrl, `the link goes to ${blobUrl}`);
 
     step("stop another with its button");
     await fillCapture(page, "ui2", 300);

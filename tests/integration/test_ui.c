@@ -3,8 +3,9 @@
  * scheduler and a real fleetcap-worker capturing on lo, driven in headless
  * Chromium by tests/browser/ui.cjs (playwright-core). The script signs in,
  * sees a field error next to its field, creates a capture from the form and
- * watches it go Running then Stopped with packets, stops another with its
- * button, and saves a screenshot, checked here to be a PNG. Needs root (the
+ * watches it go Running then Stopped with packets, uploads one to Azurite
+ * and follows its blob link (the blob checked here to be the file), stops
+ * another with its button, and saves a screenshot, checked here to be a PNG. Needs root (the
  * worker captures on lo), FLEETCAP_PLAYWRIGHT and chromium.
  */
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "it_azurite.h"
 #include "it_env.h"
 #include "it_fleet.h"
 #include "it_metrics.h"
@@ -46,6 +48,7 @@ static int setup(void **state)
 	strcat(prefix, ".");
 	const char *brokers = it_require_env("FLEETCAP_BROKERS");
 	it_require_env("FLEETCAP_PLAYWRIGHT");
+	it_require_env("FLEETCAP_AZURITE");
 	fleet = it_fleet_start(brokers, prefix, 3);
 	snprintf(root, sizeof(root), "/tmp/%sroot", prefix);
 	it_sh("mkdir -p %s/captures %s/state", root, root);
@@ -64,6 +67,7 @@ static int setup(void **state)
 					 statex,
 					 "progress.s=1",
 					 "heartbeat.s=2",
+					 "blob.key." IT_AZURITE_ACCOUNT "=" IT_AZURITE_KEY,
 					 NULL};
 	worker = it_daemon_start(fleet, NULL, FLEETCAP_WORKER_BIN, "worker", worker_settings,
 				 worker_log, sizeof(worker_log));
@@ -93,7 +97,8 @@ static int teardown(void **state)
 
 static void test_page(void **state)
 {
-	char base[128], port[16];
+	char base[128], port[16], blob[256], hex[65], path[300], local[65], container[64];
+	uint64_t size;
 	struct it_proc p;
 	unsigned char magic[8] = {0};
 	(void)state;
@@ -101,6 +106,9 @@ static void test_page(void **state)
 	assert_int_equal(it_log_url(api_log, "listening on ", base, sizeof(base)), 0);
 	snprintf(port, sizeof(port), "%s", strrchr(base, ':') + 1);
 	unlink(FLEETCAP_UI_SCREENSHOT);
+	snprintf(container, sizeof(container), "ui-%ld", (long)getpid());
+	snprintf(blob, sizeof(blob), "%s/%s/ui3.pcap", it_require_env("FLEETCAP_AZURITE"),
+		 container);
 	char *argv[] = {"/usr/bin/node",
 			FLEETCAP_UI_SCRIPT,
 			base,
@@ -110,6 +118,7 @@ static void test_page(void **state)
 			"real-ui",
 			port,
 			FLEETCAP_UI_SCREENSHOT,
+			blob,
 			NULL};
 	assert_int_equal(it_proc_start(&p, argv), 0);
 	if (it_proc_wait(&p) != 0)
@@ -117,6 +126,14 @@ static void test_page(void **state)
 			 worker_log, sched_log);
 	assert_non_null(strstr(p.out, "ok"));
 	it_proc_free(&p);
+
+	/* The blob the page links to is the file the worker wrote. */
+	assert_int_equal(it_azurite_blob_sha256(it_require_env("FLEETCAP_AZURITE"), container,
+						"ui3.pcap", hex, &size),
+			 200);
+	snprintf(path, sizeof(path), "%s/captures/ui/ui3.pcap", root);
+	assert_int_equal(it_file_sha256(path, local), 0);
+	assert_string_equal(hex, local);
 
 	FILE *f = fopen(FLEETCAP_UI_SCREENSHOT, "rb");
 	struct stat st;
