@@ -161,7 +161,11 @@ static rd_kafka_t *output_reader(struct bench *b, const char *prefix, enum fc_to
 {
 	struct fc_err err;
 	char name[FC_TOPIC_NAME_MAX + 1];
-	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, NULL, &err);
+	/* A reader that wants records as they come, as a latency-minded
+	 * downstream consumer would be configured. */
+	struct fc_kv prompt = {(char *)"fetch.wait.max.ms", (char *)"10"};
+	struct fc_kv_list props = {1, &prompt};
+	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, &props, &err);
 
 	if (!rk)
 		die(err.msg);

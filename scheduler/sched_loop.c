@@ -144,21 +144,13 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 				  const struct sched_loop_ops *ops, struct fc_err *err)
 {
 	struct sched_loop *loop = calloc(1, sizeof(*loop));
-	const char *consumer_defaults[] = {"group.id",
-					   config->group_id,
-					   "isolation.level",
-					   "read_committed",
-					   "enable.auto.commit",
-					   "false",
-					   "auto.offset.reset",
-					   "earliest",
-					   "partition.assignment.strategy",
-					   "range",
-					   "session.timeout.ms",
-					   SESSION_TIMEOUT_MS,
-					   "enable.partition.eof",
-					   "false",
-					   NULL};
+	const char *consumer_defaults[] = {
+		"group.id", config->group_id, "isolation.level", "read_committed",
+		"enable.auto.commit", "false", "auto.offset.reset", "earliest",
+		"partition.assignment.strategy", "range", "session.timeout.ms", SESSION_TIMEOUT_MS,
+		/* librdkafka waits up to 500 ms for a fetch to
+		 * fill; a command should not. */
+		"fetch.wait.max.ms", "20", "enable.partition.eof", "false", NULL};
 	const char *producer_defaults[] = {"transactional.id",
 					   config->transactional_id,
 					   "transaction.timeout.ms",
