@@ -52,7 +52,6 @@ void cli_fleet_close(struct cli_fleet *f);
 int cli_fleet_send(struct cli_fleet *f, enum fc_topic topic, const char *key,
 		   const ProtobufCMessage *msg);
 
-
 /* The full topic name. */
 const char *cli_fleet_topic(const struct cli_fleet *f, enum fc_topic topic, char *buf, size_t len);
 

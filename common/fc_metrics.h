@@ -19,6 +19,16 @@
 
 #define FC_METRIC_LABELS 3
 
+/* The two config keys of a daemon's endpoint, for its fc_cfg_def table; the
+ * daemon's config struct has char *metrics_address, long long metrics_port. */
+/* clang-format off */
+#define FC_METRICS_CFG_DEFS(type)                                                       \
+	{"metrics.address", FC_CFG_STR, "127.0.0.1", 1, 64, offsetof(type, metrics_address), \
+	 0, NULL, 0, "IPv4 address of the /metrics endpoint (Prometheus text format)"},       \
+	{"metrics.port", FC_CFG_INT, "-1", -1, 65535, offsetof(type, metrics_port),           \
+	 0, NULL, 0, "port of /metrics: -1 = no endpoint, 0 = any free port (logged)"}
+/* clang-format on */
+
 struct fc_metrics;
 struct fc_metric;
 

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "fc_metrics.h"
+
 #define OFF(f) offsetof(struct sched_config, f)
 
 const struct fc_cfg_def sched_config_defs[] = {
@@ -36,10 +38,7 @@ const struct fc_cfg_def sched_config_defs[] = {
 	 "how long a batch waits for more records after its first"},
 	{"tick.ms", FC_CFG_INT, "250", 10, 60000, OFF(tick_ms), 0, NULL, 0,
 	 "period of the lease and queue timers"},
-	{"metrics.address", FC_CFG_STR, "127.0.0.1", 1, 64, OFF(metrics_address), 0, NULL, 0,
-	 "IPv4 address of the /metrics endpoint (Prometheus text format)"},
-	{"metrics.port", FC_CFG_INT, "-1", -1, 65535, OFF(metrics_port), 0, NULL, 0,
-	 "port of /metrics: -1 = no endpoint, 0 = any free port (logged)"},
+	FC_METRICS_CFG_DEFS(struct sched_config),
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
 	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR,

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "fc_metrics.h"
+
 #define OFF(f) offsetof(struct wk_config, f)
 
 const struct fc_cfg_def wk_config_defs[] = {
@@ -29,10 +31,7 @@ const struct fc_cfg_def wk_config_defs[] = {
 	 "period of progress reports (packets, bytes, drops) of a running capture"},
 	{"topics.prefix", FC_CFG_STR, "fleetcap.", 0, 200, OFF(topics_prefix), 0, NULL, 0,
 	 "prefix of every topic name"},
-	{"metrics.address", FC_CFG_STR, "127.0.0.1", 1, 64, OFF(metrics_address), 0, NULL, 0,
-	 "IPv4 address of the /metrics endpoint (Prometheus text format)"},
-	{"metrics.port", FC_CFG_INT, "-1", -1, 65535, OFF(metrics_port), 0, NULL, 0,
-	 "port of /metrics: -1 = no endpoint, 0 = any free port (logged)"},
+	FC_METRICS_CFG_DEFS(struct wk_config),
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
 	{"blob.key.", FC_CFG_MAP, NULL, 0, 0, OFF(blob_keys), FC_CFG_SECRET, NULL, FC_CFG_STR,
