@@ -243,8 +243,11 @@ static void put_properties(fc_spec_t *spec, json_t *p, struct fc_field_errors *e
 			 0)
 			put_numbers(spec, settings, "properties.captureSettings", settings_numbers,
 				    COUNT(settings_numbers), errs);
-	} else if (continuous) {
-		fc_spec_set(spec, "file-count", "10", errs); /* a ring of the defaults */
+	}
+	if (continuous && !spec->ring) { /* a ring of the defaults */
+		char count[16];
+		snprintf(count, sizeof(count), "%d", FC_FILE_COUNT_DEFAULT);
+		fc_spec_set(spec, "file-count", count, errs);
 	}
 }
 

@@ -334,6 +334,36 @@ static void test_stop_and_delete(void **state)
 	done(&h);
 }
 
+/* continuousCapture: a ring of the given settings, or of the defaults. */
+static void test_continuous_capture(void **state)
+{
+	static const struct {
+		const char *name, *settings;
+		json_int_t files;
+	} cases[] = {{"ring1", "{}", 10}, {"ring2", "{\"fileCount\":3}", 3}};
+	char body[512], path[128];
+	struct http h;
+	(void)state;
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+			 "{\"properties\":{\"target\":\"host-1\",\"storageLocation\":{"
+			 "\"filePath\":\"%s.pcap\"},\"continuousCapture\":true,"
+			 "\"captureSettings\":%s}}",
+			 cases[i].name, cases[i].settings);
+		snprintf(path, sizeof(path), CAPS "/%s", cases[i].name);
+		call("PUT", path, TOKEN_A, body, &h);
+		if (h.status != 201)
+			fail_msg("%s: %ld %s", cases[i].name, h.status, h.body);
+		json_t *p = json_object_get(h.json, "properties");
+		assert_true(json_is_true(json_object_get(p, "continuousCapture")));
+		assert_int_equal(json_integer_value(json_object_get(
+					 json_object_get(p, "captureSettings"), "fileCount")),
+				 cases[i].files);
+		done(&h);
+	}
+}
+
 /* No answer within wait.ms (the worker never reports): 202 and a Location. */
 static void test_accepted(void **state)
 {
@@ -624,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_create_read_list),
 		cmocka_unit_test(test_stop_and_delete),
+		cmocka_unit_test(test_continuous_capture),
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_routes_and_methods),
