@@ -264,16 +264,28 @@ void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, co
 			     request_id);
 }
 
+void it_fleet_create_spec(struct it_fleet *f, Fleetcap__V1__CaptureSpec *spec, char *request_id)
+{
+	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
+	char key[160];
+
+	snprintf(request_id, 33, "req-%d-%llu", (int)getpid(),
+		 (unsigned long long)__atomic_add_fetch(&f->counter, 1, __ATOMIC_SEQ_CST));
+	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
+	cmd.request_id = request_id;
+	cmd.time_ms = fc_wall_ms();
+	cmd.spec = spec;
+	snprintf(key, sizeof(key), "%s/%s", spec->subscription, spec->region);
+	produce(f, FC_TOPIC_COMMANDS, key, &cmd.base);
+}
+
 void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *region, const char *name,
 			  const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
 			  const char *blob_url, char *request_id)
 {
-	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
 	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
-	char key[160], path[128];
+	char path[128];
 
-	snprintf(request_id, 33, "req-%d-%llu", (int)getpid(),
-		 (unsigned long long)__atomic_add_fetch(&f->counter, 1, __ATOMIC_SEQ_CST));
 	snprintf(path, sizeof(path), "caps/%s.pcap", name);
 	spec.name = (char *)name;
 	spec.subscription = (char *)sub;
@@ -284,12 +296,7 @@ void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *regio
 	spec.file_path = path;
 	if (blob_url)
 		spec.blob_url = (char *)blob_url;
-	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
-	cmd.request_id = request_id;
-	cmd.time_ms = fc_wall_ms();
-	cmd.spec = &spec;
-	snprintf(key, sizeof(key), "%s/%s", sub, region);
-	produce(f, FC_TOPIC_COMMANDS, key, &cmd.base);
+	it_fleet_create_spec(f, &spec, request_id);
 }
 
 void it_fleet_command(struct it_fleet *f, int kind, const char *sub, const char *region,

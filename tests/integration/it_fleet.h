@@ -52,6 +52,9 @@ void it_fleet_create_blob(struct it_fleet *f, const char *sub, const char *regio
 			  const char *target, unsigned time_limit_s, unsigned queue_timeout_s,
 			  const char *blob_url, char *request_id);
 
+/* Sends a create of spec (name, subscription, region and target set). */
+void it_fleet_create_spec(struct it_fleet *f, Fleetcap__V1__CaptureSpec *spec, char *request_id);
+
 /* Sends a stop or delete (FLEETCAP__V1__COMMAND_KIND__…). */
 void it_fleet_command(struct it_fleet *f, int kind, const char *sub, const char *region,
 		      const char *name);

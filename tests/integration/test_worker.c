@@ -415,6 +415,58 @@ static void test_storage_down_during_upload(void **state)
 	expect_uploaded("t7", url, worker_log);
 }
 
+/* A ring of 2 files to a blob URL: every file the ring writes is uploaded as
+ * it finishes, also those the ring then deletes, each blob its file. */
+static void test_ring_uploaded_file_by_file(void **state)
+{
+	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
+	Fleetcap__V1__RingBuffer ring = FLEETCAP__V1__RING_BUFFER__INIT;
+	char req[33], url[512], container[64], hex[65], blob[128];
+	uint64_t size;
+	(void)state;
+
+	snprintf(container, sizeof(container), "wk-ring-%ld", (long)getpid());
+	snprintf(url, sizeof(url), "%s/%s/caps/t10.pcap", it_require_env("FLEETCAP_AZURITE"),
+		 container);
+	ring.file_count = 2;
+	ring.file_size = 400;	       /* a few packets per file */
+	ring.session_time_limit_s = 3; /* a ring's own limit (time_limit_s is not) */
+	spec.name = (char *)"t10";
+	spec.subscription = (char *)"sub-w";
+	spec.region = (char *)"r1";
+	spec.target = (char *)"real-1";
+	spec.time_limit_s = 3;
+	spec.file_path = (char *)"caps/t10.pcap";
+	spec.blob_url = url;
+	spec.ring = &ring;
+	it_fleet_create_spec(fleet, &spec, req);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t10", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+	send_udp(40, 5353);
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t10", STOPPED, 120);
+	if (!s)
+		fail_msg("t10 did not stop; see %s", worker_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_true(s->n_files >= 5);
+	size_t gone = 0;
+	for (size_t i = 0; i < s->n_files; i++) {
+		const char *name = strrchr(s->files[i]->local_path, '/') + 1;
+		snprintf(blob, sizeof(blob), "caps/%s", name);
+		assert_non_null(strstr(s->files[i]->blob_url, blob));
+		assert_int_equal(it_azurite_blob_sha256(it_require_env("FLEETCAP_AZURITE"),
+							container, blob, hex, &size),
+				 200);
+		assert_string_equal(hex, s->files[i]->sha256);
+		assert_int_equal(size, s->files[i]->size);
+		gone += access(s->files[i]->local_path, F_OK) != 0;
+	}
+	/* The ring keeps 2 on disk; the others were uploaded before it deleted them. */
+	assert_int_equal(gone, s->n_files - 2);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
 static void test_upload_resumed_after_crash(void **state)
 {
 	char url[512], resumed_log[256];
@@ -576,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
 		cmocka_unit_test(test_storage_down_during_upload),
+		cmocka_unit_test(test_ring_uploaded_file_by_file),
 		cmocka_unit_test(test_upload_resumed_after_crash),
 		cmocka_unit_test(test_alert_to_capture),
 		cmocka_unit_test(test_other_tenant_cannot_target),

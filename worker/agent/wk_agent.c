@@ -19,6 +19,7 @@
 #include "sink_disk.h"
 #include "wk_journal.h"
 #include "wk_metrics.h"
+#include "wk_uploader.h"
 #include "wk_session.h"
 
 #define SESSION_ID_MAX 256
@@ -36,8 +37,10 @@ struct wk_job {
 	uint64_t seq;	       /* of the reports */
 	int64_t start_ms;
 	Fleetcap__V1__CaptureReport *resume; /* an upload to finish after a restart */
-	atomic_int uploading;		     /* the main loop sends progress meanwhile */
-	struct wk_counters counted;	     /* what /metrics has of this session */
+	struct wk_uploader *uploader;	     /* with a blob URL: files uploaded as they finish */
+	char upload_error[sizeof(((struct fc_err *)0)->msg)];
+	atomic_int uploading;	    /* the main loop sends progress meanwhile */
+	struct wk_counters counted; /* what /metrics has of this session */
 	int64_t next_progress_ms;
 	struct wk_job *next;
 };
@@ -254,7 +257,7 @@ static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(r->n_files + 1, sizeof(*blob_urls));
 	struct fc_err err;
 
-	if (*spec->blob_url) {
+	if (*spec->blob_url && !job->uploader) { /* the uploader did it already */
 		FC_INFO("worker", "session %s: uploading %zu files", r->session_id, r->n_files);
 		fc_err_clear(&err);
 		if (!blob_urls)
@@ -295,6 +298,56 @@ static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 			FC_ERROR("worker", "%s", jerr.msg);
 	}
 	free(blob_urls);
+}
+
+/* The capture engine finished a file: it goes to the uploader at once. */
+static void on_file(void *opaque, const struct wk_file *file)
+{
+	struct wk_job *job = opaque;
+
+	if (job->uploader)
+		wk_uploader_add(job->uploader, file);
+}
+
+/*
+ * Waits for the session's uploads; r then lists every file uploaded (a
+ * ring's rotated-out files too, whose local copies the ring deleted), in
+ * arrays given back in *files and *pointers for the caller to free. A failed
+ * upload makes a successful capture FAILED with StorageFailed.
+ */
+static void wait_uploads(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
+			 Fleetcap__V1__CaptureFile **files, Fleetcap__V1__CaptureFile ***pointers)
+{
+	const struct wk_uploaded *up;
+	size_t n;
+	struct fc_err e;
+
+	atomic_store(&job->uploading, 1);
+	int failed = wk_uploader_finish(job->uploader, &up, &n, &e) != 0;
+	atomic_store(&job->uploading, 0);
+	*files = calloc(n + 1, sizeof(**files));
+	*pointers = calloc(n + 1, sizeof(**pointers));
+	for (size_t i = 0; *files && *pointers && i < n; i++) {
+		fleetcap__v1__capture_file__init(&(*files)[i]);
+		(*files)[i].local_path = (char *)up[i].path;
+		(*files)[i].blob_url = (char *)up[i].blob_url;
+		(*files)[i].size = up[i].size;
+		(*files)[i].sha256 = (char *)up[i].sha256;
+		(*pointers)[i] = &(*files)[i];
+	}
+	if (*files && *pointers) {
+		r->n_files = n;
+		r->files = *pointers;
+	}
+	FC_INFO("worker", "session %s: %zu files uploaded as they finished%s", job->session_id, n,
+		failed ? ", with a failure" : "");
+	if (failed && r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
+		snprintf(job->upload_error, sizeof(job->upload_error), "%s", e.msg);
+		r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
+		r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
+		r->error_message = job->upload_error;
+		r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
+	}
 }
 
 static void *run_job(void *opaque)
@@ -341,7 +394,12 @@ static void *run_job(void *opaque)
 	/* What was captured is uploaded even after a capture failure. */
 	if (*job->spec->blob_url && job->agent->journal)
 		record_captured(job->agent, &r, job->spec);
+	Fleetcap__V1__CaptureFile *all = NULL, **all_pointers = NULL;
+	if (job->uploader)
+		wait_uploads(job, &r, &all, &all_pointers);
 	finish_session(job, &r);
+	free(all);
+	free(all_pointers);
 	free(files);
 	free(pointers);
 	job->finished = 1;
@@ -410,6 +468,7 @@ static struct wk_job *find_job(struct wk_agent *a, const char *session_id)
 static void free_job(struct wk_job *job)
 {
 	wk_session_destroy(job->session);
+	wk_uploader_free(job->uploader);
 	fc_spec_free(job->spec);
 	if (job->resume)
 		fleetcap__v1__capture_report__free_unpacked(job->resume, NULL);
@@ -472,8 +531,26 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 		free_job(job);
 		return;
 	}
+	if (*job->spec->blob_url) {
+		struct wk_uploader_config uc = {
+			.session_id = job->session_id,
+			.blob_url = job->spec->blob_url,
+			.ring = job->spec->ring != NULL,
+			.sas = *job->spec->blob_sas ? job->spec->blob_sas : NULL,
+			.keys = a->keys,
+			.n_keys = a->n_keys,
+			.metrics = a->metrics,
+		};
+		if (!(job->uploader = wk_uploader_start(&uc, &err))) {
+			report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED,
+				      err.msg);
+			free_job(job);
+			return;
+		}
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.spec = job->spec;
+	sc.on_file = on_file;
 	sc.path = job->path;
 	sc.progress_ms = (unsigned)a->config->progress_s * 1000;
 	sc.on_progress = on_progress;

@@ -10,10 +10,11 @@
  * position is fixed, so no job sent to a freshly registered host is missed.
  * A START job runs a wk_session writing under capture.root (the path
  * resolved by the disk sink, which refuses "..", absolute paths and
- * symlinks); a STOP job ends it within a second; then, with a blob URL, each
- * file is uploaded (the request's SAS token, else the worker's key of the
- * URL's account), and the final report carries each file's local path, blob
- * URL (no secret), size and sha256. A failed upload makes it FAILED with
+ * symlinks); a STOP job ends it within a second. With a blob URL each file
+ * is uploaded as soon as it is finished (wk_uploader.h; the request's SAS
+ * token, else the worker's key of the URL's account), and the final report,
+ * sent once the uploads are done, carries each file's local path, blob URL
+ * (no secret), size and sha256. A failed upload makes it FAILED with
  * StorageFailed, the files still listed.
  *
  * With state.dir, the journal (wk_journal.h) lets a restart finish the
