@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+
+#include "fc_log.h"
 
 #define TOKEN_MIN 16
 #define TOKEN_MAX 512
@@ -35,6 +38,11 @@ struct api_auth *api_auth_load(const char *path, struct fc_err *err)
 		fc_err_set(err, FC_ERR_INVALID, "auth.tokens: cannot read %s", path);
 		goto fail;
 	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0077))
+		FC_WARN("api",
+			"auth.tokens: %s is mode %04o: others can read the tokens (chmod 600)",
+			path, (unsigned)(st.st_mode & 07777));
 	while (fgets(line, sizeof(line), f)) {
 		char *save = NULL, *token, *subs;
 		lineno++;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -166,6 +167,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	fprintf(f, "# test tokens\n%s sub-a\n%s sub-b,sub-q\n%s *\n", TOKEN_A, TOKEN_B, TOKEN_ALL);
 	fclose(f);
+	chmod(tokens_path, 0600);
 	static const char *sched_settings[] = {"quota.sub-q=1", "lease.grace.s=60", NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens_path);

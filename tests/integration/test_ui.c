@@ -53,7 +53,7 @@ static int setup(void **state)
 	snprintf(root, sizeof(root), "/tmp/%sroot", prefix);
 	it_sh("mkdir -p %s/captures %s/state", root, root);
 	snprintf(tokens, sizeof(tokens), "%s/tokens", root);
-	it_sh("echo '%s sub-ui' > %s", TOKEN, tokens);
+	it_sh("echo '%s sub-ui' > %s && chmod 600 %s", TOKEN, tokens, tokens);
 
 	static const char *sched_settings[] = {"lease.grace.s=30", "tick.ms=100", NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
