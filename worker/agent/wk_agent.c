@@ -180,44 +180,22 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 	wk_metrics_captured(job->agent->metrics, &job->counted, counters);
 }
 
-/*
- * Uploads each file of r to the spec's blob URL (a ring's files to the blob
- * name with the same _NNNNN number), with the spec's SAS or the worker's key
- * of the URL's account, and writes each file's blob URL (no secret in it)
- * to blob_urls. An upload cut short by a crash resumes from the blocks the
- * service already holds. 0, or -1 with err.
- */
-static int upload_files(struct wk_agent *a, const fc_spec_t *spec, Fleetcap__V1__CaptureReport *r,
-			char (*blob_urls)[FC_BLOB_URL_MAX + 1], struct fc_err *err)
+/* The session's uploader (a blob URL names where its files go). 0, or -1 with err. */
+static int start_uploader(struct wk_job *job, struct fc_err *err)
 {
-	struct sink_azblob_config config = {.keys = a->keys, .n_keys = a->n_keys};
-	struct azblob_upload_result res;
-	struct sink_azblob *sink;
-	char url[FC_BLOB_URL_MAX + 1];
-	int rc = 0;
+	struct wk_agent *a = job->agent;
+	struct wk_uploader_config uc = {
+		.session_id = job->session_id,
+		.blob_url = job->spec->blob_url,
+		.ring = job->spec->ring != NULL,
+		.sas = *job->spec->blob_sas ? job->spec->blob_sas : NULL,
+		.keys = a->keys,
+		.n_keys = a->n_keys,
+		.metrics = a->metrics,
+	};
 
-	config.sas = *spec->blob_sas ? spec->blob_sas : NULL;
-	azblob_upload_config_default(&config.upload);
-	if (!(sink = sink_azblob_open(&config, err)))
-		return -1;
-	for (size_t i = 0; i < r->n_files && rc == 0; i++) {
-		const char *path = r->files[i]->local_path;
-		if (sink_azblob_ring_url(spec->blob_url, spec->ring ? path : "", url,
-					 sizeof(url)) != 0) {
-			fc_err_set(err, FC_ERR_INVALID, "blob_url: too long for file %s", path);
-			rc = -1;
-		} else {
-			memset(&res, 0, sizeof(res));
-			rc = sink_azblob_put(sink, path, url, blob_urls[i], sizeof(blob_urls[i]),
-					     &res, err);
-			fc_metric_add(a->metrics->uploads, 1, rc == 0 ? "ok" : "failed");
-			fc_metric_add(a->metrics->upload_retries, res.retries);
-			if (rc == 0)
-				fc_metric_add(a->metrics->uploaded_bytes, (double)res.size);
-		}
-	}
-	sink_azblob_close(sink);
-	return rc;
+	job->uploader = wk_uploader_start(&uc, err);
+	return job->uploader ? 0 : -1;
 }
 
 /* Journals r (files not yet uploaded) and spec, so that a restart finishes
@@ -243,44 +221,15 @@ static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureRepor
 }
 
 /*
- * The end of a session: uploads r's files when the spec names a blob URL (a
- * failed upload makes a successful capture FAILED with StorageFailed; a
- * failed capture keeps its own error), sends r, and records the session
- * final once Kafka has the report: a crash in between repeats the final
- * report after the restart (the scheduler ignores a second one) instead of
- * losing it.
+ * The end of a session: sends r (its uploads are done) and records the
+ * session final once Kafka has the report: a crash in between repeats the
+ * final report after the restart (the scheduler ignores a second one)
+ * instead of losing it.
  */
 static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 {
 	struct wk_agent *a = job->agent;
-	const fc_spec_t *spec = job->spec;
-	char(*blob_urls)[FC_BLOB_URL_MAX + 1] = calloc(r->n_files + 1, sizeof(*blob_urls));
-	struct fc_err err;
 
-	if (*spec->blob_url && !job->uploader) { /* the uploader did it already */
-		FC_INFO("worker", "session %s: uploading %zu files", r->session_id, r->n_files);
-		fc_err_clear(&err);
-		if (!blob_urls)
-			fc_err_set(&err, FC_ERR_FATAL, "out of memory");
-		atomic_store(&job->uploading, 1);
-		int failed = !blob_urls || upload_files(a, spec, r, blob_urls, &err) != 0;
-		atomic_store(&job->uploading, 0);
-		if (failed && r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
-			FC_WARN("worker", "session %s: upload failed: %s", r->session_id, err.msg);
-			r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
-			r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
-			r->error_message = err.msg;
-			r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
-		}
-	}
-	/* The report points at blob_urls while it is sent: r may be an
-	 * unpacked message that owns (and later frees) its own strings. */
-	char **kept = calloc(r->n_files + 1, sizeof(*kept));
-	for (size_t i = 0; kept && blob_urls && i < r->n_files; i++) {
-		kept[i] = r->files[i]->blob_url;
-		if (*blob_urls[i])
-			r->files[i]->blob_url = blob_urls[i];
-	}
 	send_report(a, r);
 	fc_metric_add(a->metrics->sessions_ended, 1,
 		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED ? "Failed"
@@ -288,16 +237,12 @@ static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
 		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED
 			      ? fc_error_code_name((int)r->error)
 			      : fc_stop_reason_name((int)r->stop_reason));
-	for (size_t i = 0; kept && blob_urls && i < r->n_files; i++)
-		r->files[i]->blob_url = kept[i];
-	free(kept);
 	if (a->journal) {
 		struct fc_err jerr;
 		rd_kafka_flush(a->producer, 30000);
 		if (wk_journal_finished(a->journal, r->session_id, &jerr) != 0)
 			FC_ERROR("worker", "%s", jerr.msg);
 	}
-	free(blob_urls);
 }
 
 /* The capture engine finished a file: it goes to the uploader at once. */
@@ -307,6 +252,19 @@ static void on_file(void *opaque, const struct wk_file *file)
 
 	if (job->uploader)
 		wk_uploader_add(job->uploader, file);
+}
+
+/* A capture that succeeded becomes FAILED with StorageFailed (a failed
+ * capture keeps its own error). r->error_message then points into job. */
+static void storage_failed(struct wk_job *job, Fleetcap__V1__CaptureReport *r, const char *why)
+{
+	if (r->kind != FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED)
+		return;
+	snprintf(job->upload_error, sizeof(job->upload_error), "%s", why);
+	r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
+	r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
+	r->error_message = job->upload_error;
+	r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
 }
 
 /*
@@ -339,15 +297,10 @@ static void wait_uploads(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
 		r->n_files = n;
 		r->files = *pointers;
 	}
-	FC_INFO("worker", "session %s: %zu files uploaded as they finished%s", job->session_id, n,
+	FC_INFO("worker", "session %s: %zu files uploaded%s", job->session_id, n,
 		failed ? ", with a failure" : "");
-	if (failed && r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED) {
-		snprintf(job->upload_error, sizeof(job->upload_error), "%s", e.msg);
-		r->kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED;
-		r->error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED;
-		r->error_message = job->upload_error;
-		r->stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
-	}
+	if (failed)
+		storage_failed(job, r, e.msg);
 }
 
 static void *run_job(void *opaque)
@@ -413,10 +366,33 @@ static void *run_resume(void *opaque)
 	struct wk_job *job = opaque;
 	Fleetcap__V1__CaptureReport *r = job->resume;
 
+	size_t n_files = r->n_files;
+	Fleetcap__V1__CaptureFile **files = r->files; /* r's own: given back below */
+	char *message = r->error_message;
+	Fleetcap__V1__CaptureFile *all = NULL, **all_pointers = NULL;
+	struct fc_err err;
+
 	FC_INFO("worker", "session %s: resuming the upload a restart interrupted", job->session_id);
 	r->time_ms = fc_wall_ms();
 	r->seq = UINT64_MAX / 2; /* above any report of the interrupted run */
+	if (start_uploader(job, &err) == 0) {
+		/* Blobs already there with the same content count as uploaded. */
+		for (size_t i = 0; i < n_files; i++) {
+			struct wk_file f = {.size = files[i]->size};
+			snprintf(f.path, sizeof(f.path), "%s", files[i]->local_path);
+			snprintf(f.sha256, sizeof(f.sha256), "%s", files[i]->sha256);
+			wk_uploader_add(job->uploader, &f);
+		}
+		wait_uploads(job, r, &all, &all_pointers);
+	} else {
+		storage_failed(job, r, err.msg);
+	}
 	finish_session(job, r);
+	r->n_files = n_files;
+	r->files = files;
+	r->error_message = message;
+	free(all);
+	free(all_pointers);
 	job->finished = 1;
 	return NULL;
 }
@@ -531,22 +507,10 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 		free_job(job);
 		return;
 	}
-	if (*job->spec->blob_url) {
-		struct wk_uploader_config uc = {
-			.session_id = job->session_id,
-			.blob_url = job->spec->blob_url,
-			.ring = job->spec->ring != NULL,
-			.sas = *job->spec->blob_sas ? job->spec->blob_sas : NULL,
-			.keys = a->keys,
-			.n_keys = a->n_keys,
-			.metrics = a->metrics,
-		};
-		if (!(job->uploader = wk_uploader_start(&uc, &err))) {
-			report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED,
-				      err.msg);
-			free_job(job);
-			return;
-		}
+	if (*job->spec->blob_url && start_uploader(job, &err) != 0) {
+		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED, err.msg);
+		free_job(job);
+		return;
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.spec = job->spec;
