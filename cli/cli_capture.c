@@ -321,6 +321,7 @@ int cli_capture(int argc, char **argv)
 	memset(&config, 0, sizeof(config));
 	config.spec = spec;
 	config.path = spec->file_path;
+	config.dirfd = -1; /* the path as the user gave it */
 	config.buffer_bytes = (uint32_t)(buffer_mib << 20);
 	if (!json && !quiet && isatty(STDOUT_FILENO)) {
 		config.progress_ms = 1000;

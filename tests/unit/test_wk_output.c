@@ -5,7 +5,10 @@
  * file count, and the refusal to overwrite.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,12 +50,15 @@ static unsigned char *read_file(const char *path, size_t *len)
 	return data;
 }
 
+/* Shifts the record sizes, so the buffer tails fall at other offsets. */
+static uint32_t size_salt;
+
 /* Record i: caplen varies from 1 to 1500 bytes, its bytes derive from i. */
 static void record(uint32_t i, struct pcap_pkthdr *h, unsigned char *data)
 {
 	h->ts.tv_sec = 1700000000 + i;
 	h->ts.tv_usec = i % 1000000000;
-	h->caplen = 1 + (i * 7919) % 1500;
+	h->caplen = 1 + (i * 7919 + size_salt) % 1500;
 	h->len = h->caplen + i % 3;
 	for (uint32_t k = 0; k < h->caplen; k++)
 		data[k] = (unsigned char)(i * 31 + k);
@@ -89,6 +95,7 @@ static struct wk_output_config config(const char *path)
 {
 	struct wk_output_config c = {0};
 	c.path = path;
+	c.dirfd = -1;
 	c.linktype = 1;
 	c.snaplen = 262144;
 	c.nano = 1;
@@ -132,6 +139,83 @@ static void test_bytes_land_exactly(void **state)
 	assert_null(o);
 	assert_int_equal(err.action, FC_ERR_INVALID);
 	assert_non_null(strstr(err.msg, "already exists"));
+}
+
+/* Writes n records through a writer with `buffers` buffers and checks every byte. */
+static void write_and_check(const char *name, unsigned buffers, uint32_t n)
+{
+	char path[128];
+	unsigned char data[1600];
+	struct pcap_pkthdr h;
+	struct fc_err err;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	struct wk_output_config c = config(path);
+	c.write_buffers = buffers;
+	struct wk_output *o = wk_output_open(&c, &err);
+	assert_non_null(o);
+	for (uint32_t i = 0; i < n; i++) {
+		record(i, &h, data);
+		assert_int_equal(wk_output_write(o, &h, data, &err), WK_WRITE_OK);
+	}
+	assert_int_equal(wk_output_close(o, &err), 0);
+	unsigned char *file = read_file(path, &len);
+	check_records(file, len, 0, n);
+	free(file);
+	wk_output_destroy(o);
+	unlink(path);
+}
+
+/*
+ * With one buffer the writer hands back, at every hand-over, the very buffer
+ * just written: the unaligned tail must move to its start. With 2 to 8 the
+ * order of buffers varies. Several record-size patterns put the tails at
+ * many offsets.
+ */
+static void test_every_buffer_count(void **state)
+{
+	char name[64];
+
+	(void)state;
+	for (unsigned buffers = 1; buffers <= 8; buffers++)
+		for (size_salt = 0; size_salt < 3000; size_salt += 977) {
+			snprintf(name, sizeof(name), "b%u-s%u.pcap", buffers, size_salt);
+			write_and_check(name, buffers, 3000); /* about 2.3 MiB: 3 hand-overs */
+		}
+	size_salt = 0;
+}
+
+static atomic_int spinning;
+
+static void *spin(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&spinning))
+		;
+	return NULL;
+}
+
+/* The same under CPU contention, where the writer thread and the capture
+ * thread interleave in other orders. */
+static void test_hand_over_under_contention(void **state)
+{
+	pthread_t threads[2];
+	char name[64];
+
+	(void)state;
+	atomic_store(&spinning, 1);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, spin, NULL), 0);
+	for (unsigned round = 0; round < 24; round++) {
+		size_salt = round * 131;
+		snprintf(name, sizeof(name), "busy-%u.pcap", round);
+		write_and_check(name, 1 + round % 3, 6000);
+	}
+	atomic_store(&spinning, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	size_salt = 0;
 }
 
 static void test_session_byte_limit(void **state)
@@ -239,6 +323,63 @@ static void test_ring(void **state)
 	wk_output_destroy(o);
 }
 
+/*
+ * With a directory handle, files (and a ring's deletions) stay in that
+ * directory even when its path is renamed and replaced by a symlink to
+ * somewhere else after it was resolved.
+ */
+static void test_files_stay_in_the_directory_handle(void **state)
+{
+	char held[128], moved[128], elsewhere[128], path[160], name[192];
+	unsigned char data[1600];
+	struct pcap_pkthdr h;
+	struct fc_err err;
+
+	(void)state;
+	snprintf(held, sizeof(held), "%s/held", dir);
+	snprintf(moved, sizeof(moved), "%s/moved", dir);
+	snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
+	assert_int_equal(mkdir(held, 0750), 0);
+	assert_int_equal(mkdir(elsewhere, 0750), 0);
+	int dirfd = open(held, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dirfd >= 0);
+	assert_int_equal(rename(held, moved), 0);
+	assert_int_equal(symlink(elsewhere, held), 0);
+
+	snprintf(path, sizeof(path), "%s/cap.pcap", held);
+	struct wk_output_config c = config(path);
+	c.dirfd = dirfd;
+	c.ring = 1;
+	c.file_count = 2;
+	c.file_size = 20000;
+	struct wk_output *o = wk_output_open(&c, &err);
+	assert_non_null(o);
+	close(dirfd); /* wk_output keeps its own */
+	for (uint32_t i = 0; i < 200; i++) {
+		record(i, &h, data);
+		assert_int_equal(wk_output_write(o, &h, data, &err), WK_WRITE_OK);
+	}
+	assert_int_equal(wk_output_close(o, &err), 0);
+	assert_true(wk_output_file_count(o) == 2);
+	/* The reported path is the display name; the bytes are in moved/. */
+	const struct wk_file *last = wk_output_file(o, 1);
+	snprintf(name, sizeof(name), "%s/%s", moved, strrchr(last->path, '/') + 1);
+	assert_int_equal(access(name, F_OK), 0);
+	DIR *d = opendir(elsewhere);
+	struct dirent *e;
+	size_t n_elsewhere = 0, n_moved = 0;
+	while ((e = readdir(d)))
+		n_elsewhere += e->d_name[0] != '.';
+	closedir(d);
+	d = opendir(moved);
+	while ((e = readdir(d)))
+		n_moved += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n_elsewhere, 0);
+	assert_int_equal(n_moved, 2); /* the ring deleted its older files there too */
+	wk_output_destroy(o);
+}
+
 static void test_ring_names(void **state)
 {
 	char out[64];
@@ -270,8 +411,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bytes_land_exactly),
+		cmocka_unit_test(test_every_buffer_count),
+		cmocka_unit_test(test_hand_over_under_contention),
 		cmocka_unit_test(test_session_byte_limit),
 		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_files_stay_in_the_directory_handle),
 		cmocka_unit_test(test_ring_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

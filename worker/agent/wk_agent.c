@@ -397,25 +397,28 @@ static void *run_resume(void *opaque)
 	return NULL;
 }
 
-/* The spec's file path under the capture root, its directories created. */
-static int resolve_path(struct wk_agent *a, struct wk_job *job, struct fc_err *err)
+/*
+ * Resolves the spec's file path under the capture root, its directories
+ * created: *dirfd is the directory that will hold the file (the caller closes
+ * it), and job->path its display name, whose last component is the file's.
+ */
+static int resolve_path(struct wk_agent *a, struct wk_job *job, int *dirfd, struct fc_err *err)
 {
 	char name[256];
-	int dirfd = -1;
 
+	*dirfd = -1;
 	if (!*job->spec->file_path) {
 		fc_err_set(err, FC_ERR_INVALID,
 			   "file_path: empty (uploads without a local copy are not supported yet)");
 		return -1;
 	}
-	if (sink_disk_resolve(a->root, job->spec->file_path, &dirfd, name, sizeof(name), err) != 0)
-		return -1;
-	close(dirfd);
 	if ((size_t)snprintf(job->path, sizeof(job->path), "%s/%s", a->config->capture_root,
 			     job->spec->file_path) >= sizeof(job->path)) {
 		fc_err_set(err, FC_ERR_INVALID, "file_path: too long under the capture root");
 		return -1;
 	}
+	if (sink_disk_resolve(a->root, job->spec->file_path, dirfd, name, sizeof(name), err) != 0)
+		return -1;
 	return 0;
 }
 
@@ -478,6 +481,7 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 	struct wk_session_config sc;
 	struct fc_err err;
 	char why[600];
+	int dirfd;
 
 	if (!job)
 		return;
@@ -502,12 +506,13 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 		free_job(job);
 		return;
 	}
-	if (resolve_path(a, job, &err) != 0) {
+	if (resolve_path(a, job, &dirfd, &err) != 0) {
 		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED, err.msg);
 		free_job(job);
 		return;
 	}
 	if (*job->spec->blob_url && start_uploader(job, &err) != 0) {
+		close(dirfd);
 		report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED, err.msg);
 		free_job(job);
 		return;
@@ -516,10 +521,13 @@ static void start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 	sc.spec = job->spec;
 	sc.on_file = on_file;
 	sc.path = job->path;
+	sc.dirfd = dirfd; /* the file is created in it, never re-resolved by name */
 	sc.progress_ms = (unsigned)a->config->progress_s * 1000;
 	sc.on_progress = on_progress;
 	sc.opaque = job;
-	if (!(job->session = wk_session_create(&sc, &err))) {
+	job->session = wk_session_create(&sc, &err);
+	close(dirfd);
+	if (!job->session) {
 		report_failed(job,
 			      err.action == FC_ERR_INVALID
 				      ? FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED

@@ -1,7 +1,9 @@
 /* wk_output: see wk_output.h. */
 #include "wk_output.h"
 
+#define _GNU_SOURCE /* F_DUPFD_CLOEXEC, AT_FDCWD */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@ struct wk_output {
 	struct wk_output_config config;
 	char path[WK_PATH_MAX];
 	struct wk_pcapfile *current;
+	struct wk_pcapfile_options file_options;
 	uint32_t seq; /* ring: number of the current file */
 	uint64_t packets, bytes;
 	/* Finished files still on disk: a circular buffer, oldest at head. */
@@ -43,8 +46,7 @@ static int open_next(struct wk_output *o, struct fc_err *err)
 		}
 		path = name;
 	}
-	o->current = wk_pcapfile_create(path, o->config.linktype, o->config.snaplen, o->config.nano,
-					o->config.write_buffer, err);
+	o->current = wk_pcapfile_create(path, &o->file_options, err);
 	if (!o->current)
 		return -1;
 	o->bytes += WK_PCAP_FILE_HEADER;
@@ -56,7 +58,12 @@ static void drop_oldest(struct wk_output *o)
 {
 	struct wk_file *oldest = &o->files[o->head];
 
-	if (unlink(oldest->path) != 0 && errno != ENOENT)
+	const char *slash = strrchr(oldest->path, '/');
+	int gone = o->file_options.dirfd == AT_FDCWD
+			   ? unlink(oldest->path)
+			   : unlinkat(o->file_options.dirfd, slash ? slash + 1 : oldest->path, 0);
+
+	if (gone != 0 && errno != ENOENT)
 		FC_WARN("capture", "%s: cannot delete the oldest ring file: %s", oldest->path,
 			strerror(errno));
 	o->head = (o->head + 1) % o->cap;
@@ -118,8 +125,25 @@ struct wk_output *wk_output_open(const struct wk_output_config *config, struct f
 	o->config.path = o->path;
 	if (o->config.ring && o->config.file_count == 0)
 		o->config.file_count = 1;
+	o->file_options = (struct wk_pcapfile_options){
+		.dirfd = AT_FDCWD,
+		.linktype = config->linktype,
+		.snaplen = config->snaplen,
+		.nano = config->nano,
+		.buffer_size = config->write_buffer,
+		.buffers = config->write_buffers,
+	};
+	if (config->dirfd >= 0) {
+		o->file_options.dirfd = fcntl(config->dirfd, F_DUPFD_CLOEXEC, 3);
+		if (o->file_options.dirfd < 0) {
+			fc_err_set(err, FC_ERR_FATAL, "%s: cannot keep its directory: %s",
+				   config->path, strerror(errno));
+			free(o);
+			return NULL;
+		}
+	}
 	if (open_next(o, err) != 0) {
-		free(o);
+		wk_output_destroy(o);
 		return NULL;
 	}
 	return o;
@@ -190,6 +214,8 @@ void wk_output_destroy(struct wk_output *o)
 	if (!o)
 		return;
 	wk_pcapfile_discard(o->current);
+	if (o->file_options.dirfd != AT_FDCWD)
+		close(o->file_options.dirfd);
 	free(o->files);
 	free(o);
 }

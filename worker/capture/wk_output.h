@@ -24,7 +24,11 @@
 #include "wk_pcapfile.h"
 
 struct wk_output_config {
-	const char *path;	/* the file, or the ring's name pattern */
+	const char *path; /* the file, or the ring's name pattern */
+	/* The directory holding path's last component, or -1: path as it is.
+	 * With a directory, files are created and deleted relative to it (see
+	 * wk_pcapfile.h); wk_output keeps its own duplicate. */
+	int dirfd;
 	int ring;		/* rotate files */
 	uint32_t file_count;	/* ring: files kept, at least 1 */
 	uint64_t file_size;	/* ring: bytes per file */
@@ -33,6 +37,7 @@ struct wk_output_config {
 	unsigned snaplen;	/* recorded in the file header */
 	int nano;		/* nanosecond timestamps */
 	size_t write_buffer;	/* bytes buffered before a write */
+	unsigned write_buffers; /* buffers in flight, 1-8; 0 = 8 */
 	/* Called with each file once it is finished, before any later deletion. */
 	void (*on_file)(void *opaque, const struct wk_file *file);
 	void *opaque;

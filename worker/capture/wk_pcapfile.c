@@ -22,6 +22,7 @@
 
 struct wk_pcapfile {
 	int fd;
+	int dirfd;   /* borrowed: the directory of name, or AT_FDCWD */
 	int direct;  /* O_DIRECT: only whole aligned blocks go to the writer */
 	int created; /* part is ours to remove until it is renamed */
 	struct wk_writer *writer;
@@ -31,8 +32,10 @@ struct wk_pcapfile {
 	uint64_t size; /* bytes appended, buffered or not */
 	uint64_t packets;
 	EVP_MD_CTX *sha;
-	char path[WK_PATH_MAX];
-	char part[WK_PATH_MAX + 8];
+	char path[WK_PATH_MAX];	    /* for messages and the finished file's record */
+	char part[WK_PATH_MAX + 8]; /* for messages */
+	const char *name;	    /* path's last component, or path for AT_FDCWD */
+	char part_name[WK_PATH_MAX + 8];
 };
 
 static int hash_pending(struct wk_pcapfile *f)
@@ -60,8 +63,9 @@ static int hand_over(struct wk_pcapfile *f, struct fc_err *err)
 	next = wk_writer_submit(f->writer, f->buf, whole, err);
 	if (!next)
 		return -1;
-	if (next != f->buf)
-		memcpy(next, f->buf + whole, f->len - whole);
+	/* next may be f->buf itself, already written: the tail then moves down
+	 * within it, which memmove allows. */
+	memmove(next, f->buf + whole, f->len - whole);
 	f->buf = next;
 	f->len = f->hashed = f->len - whole;
 	return 0;
@@ -78,25 +82,25 @@ static void put16(unsigned char *p, uint16_t v)
 	memcpy(p, &v, 2);
 }
 
-/* Creates path exclusively, with O_DIRECT where the file system allows it. */
-static int create_file(const char *path, int *direct)
+/* Creates name in dirfd exclusively, with O_DIRECT where the file system allows it. */
+static int create_file(int dirfd, const char *name, int *direct)
 {
 	const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
 	/* Captures hold other people's traffic: readable by owner and group only. */
-	int fd = open(path, flags | O_DIRECT, 0640);
+	int fd = openat(dirfd, name, flags | O_DIRECT, 0640);
 
 	*direct = fd >= 0;
 	if (fd < 0 && errno == EINVAL) {
 		/* Some file systems (tmpfs on older kernels) refuse O_DIRECT, and
 		 * may have created the file before refusing: it is ours to remove. */
-		unlink(path);
-		fd = open(path, flags, 0640);
+		unlinkat(dirfd, name, 0);
+		fd = openat(dirfd, name, flags, 0640);
 	}
 	return fd;
 }
 
-struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned snaplen, int nano,
-				       size_t buffer_size, struct fc_err *err)
+struct wk_pcapfile *wk_pcapfile_create(const char *path, const struct wk_pcapfile_options *o,
+				       struct fc_err *err)
 {
 	struct wk_pcapfile *f = calloc(1, sizeof(*f));
 	struct stat st;
@@ -113,38 +117,43 @@ struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned 
 	}
 	strcpy(f->path, path);
 	snprintf(f->part, sizeof(f->part), "%s.part", path);
-	if (lstat(path, &st) == 0) {
+	f->dirfd = o->dirfd;
+	f->name = f->path;
+	if (o->dirfd != AT_FDCWD && strrchr(f->path, '/'))
+		f->name = strrchr(f->path, '/') + 1;
+	snprintf(f->part_name, sizeof(f->part_name), "%s.part", f->name);
+	if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		fc_err_set(err, FC_ERR_INVALID,
 			   "%s already exists: fleetcap never overwrites a file", path);
 		goto fail;
 	}
-	f->cap = buffer_size < MIN_BUFFER ? MIN_BUFFER : buffer_size;
+	f->cap = o->buffer_size < MIN_BUFFER ? MIN_BUFFER : o->buffer_size;
 	f->cap = (f->cap + WK_WRITER_ALIGN - 1) & ~(size_t)(WK_WRITER_ALIGN - 1);
 	f->sha = EVP_MD_CTX_new();
 	if (!f->sha || EVP_DigestInit_ex(f->sha, EVP_sha256(), NULL) != 1) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
 		goto fail;
 	}
-	f->fd = create_file(f->part, &f->direct);
+	f->fd = create_file(f->dirfd, f->part_name, &f->direct);
 	if (f->fd < 0) {
 		fc_err_set(err, errno == ENOENT || errno == EEXIST ? FC_ERR_INVALID : FC_ERR_FATAL,
 			   "%s: cannot create: %s", f->part, strerror(errno));
 		goto fail;
 	}
 	f->created = 1;
-	f->writer = wk_writer_create(f->fd, f->cap, err);
+	f->writer = wk_writer_create(f->fd, f->cap, o->buffers, err);
 	if (!f->writer)
 		goto fail;
 	f->buf = wk_writer_first_buffer(f->writer);
 
 	unsigned char *h = f->buf;
-	put32(h, nano ? 0xa1b23c4d : 0xa1b2c3d4);
+	put32(h, o->nano ? 0xa1b23c4d : 0xa1b2c3d4);
 	put16(h + 4, 2); /* version 2.4 */
 	put16(h + 6, 4);
 	put32(h + 8, 0);  /* thiszone */
 	put32(h + 12, 0); /* sigfigs */
-	put32(h + 16, snaplen);
-	put32(h + 20, (uint32_t)linktype);
+	put32(h + 16, o->snaplen);
+	put32(h + 20, (uint32_t)o->linktype);
 	f->len = f->size = WK_PCAP_FILE_HEADER;
 	return f;
 fail:
@@ -186,28 +195,34 @@ uint64_t wk_pcapfile_size(const struct wk_pcapfile *f)
 	return f->size;
 }
 
-static void sync_parent_dir(const char *path)
+static void sync_dir(const struct wk_pcapfile *f)
 {
 	char copy[WK_PATH_MAX];
-	snprintf(copy, sizeof(copy), "%s", path);
-	int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd;
+
+	if (f->dirfd != AT_FDCWD) {
+		fsync(f->dirfd); /* best effort: some file systems refuse fsync on a directory */
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s", f->path);
+	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		fsync(dfd); /* best effort: some file systems refuse fsync on a directory */
+		fsync(dfd);
 		close(dfd);
 	}
 }
 
-/* Renames part to path, failing rather than replacing an existing path. */
-static int rename_noreplace(const char *part, const char *path)
+/* Renames part to name, failing rather than replacing an existing file. */
+static int rename_noreplace(const struct wk_pcapfile *f)
 {
-	if (renameat2(AT_FDCWD, part, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+	if (renameat2(f->dirfd, f->part_name, f->dirfd, f->name, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* The file system lacks RENAME_NOREPLACE: link() refuses to replace too. */
-	if (link(part, path) != 0)
+	if (linkat(f->dirfd, f->part_name, f->dirfd, f->name, 0) != 0)
 		return -1;
-	unlink(part);
+	unlinkat(f->dirfd, f->part_name, 0);
 	return 0;
 }
 
@@ -255,12 +270,12 @@ int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err
 		goto fail;
 	}
 	f->fd = -1;
-	if (rename_noreplace(f->part, f->path) != 0) {
+	if (rename_noreplace(f) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: cannot rename to %s: %s", f->part, f->path,
 			   strerror(errno));
 		goto fail;
 	}
-	sync_parent_dir(f->path);
+	sync_dir(f);
 	f->created = 0; /* renamed: nothing to clean up any more */
 	if (EVP_DigestFinal_ex(f->sha, md, &md_len) != 1) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: SHA-256 failed", f->path);
@@ -286,7 +301,7 @@ void wk_pcapfile_discard(struct wk_pcapfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	if (f->created)
-		unlink(f->part);
+		unlinkat(f->dirfd, f->part_name, 0);
 	EVP_MD_CTX_free(f->sha);
 	free(f);
 }

@@ -33,14 +33,26 @@ struct wk_file {
 
 struct wk_pcapfile;
 
+/* How a file is written. */
+struct wk_pcapfile_options {
+	/* The directory that holds the file, or AT_FDCWD. With a directory
+	 * handle the file is created, renamed and removed relative to it by the
+	 * last component of path alone, so no rename or symlink of a directory
+	 * on the way can move it elsewhere; path is then only its display name. */
+	int dirfd;
+	int linktype;	    /* DLT of every record */
+	unsigned snaplen;   /* recorded in the file header */
+	int nano;	    /* nanosecond timestamps (magic 0xa1b23c4d), else microseconds */
+	size_t buffer_size; /* the write buffer (at least 640 KiB is used) */
+	unsigned buffers;   /* write buffers in flight, 1-8; 0 = 8 */
+};
+
 /*
- * Creates PATH.part with the file header: linktype (DLT), snaplen, and
- * nanosecond timestamps when nano is set (magic 0xa1b23c4d) or microseconds.
- * buffer_size is the write buffer (at least 64 KiB is used). Fails when PATH
- * or PATH.part exists. Returns NULL with err set on failure.
+ * Creates PATH.part with the file header. Fails when PATH or PATH.part
+ * exists. Returns NULL with err set on failure.
  */
-struct wk_pcapfile *wk_pcapfile_create(const char *path, int linktype, unsigned snaplen, int nano,
-				       size_t buffer_size, struct fc_err *err);
+struct wk_pcapfile *wk_pcapfile_create(const char *path, const struct wk_pcapfile_options *options,
+				       struct fc_err *err);
 
 /*
  * Appends one record; data holds hdr->caplen bytes. ts is taken as seconds

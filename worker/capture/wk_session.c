@@ -214,6 +214,7 @@ struct wk_session *wk_session_create(const struct wk_session_config *config, str
 
 	struct wk_output_config *oc = &s->output_config;
 	oc->path = config->path;
+	oc->dirfd = config->dirfd;
 	oc->ring = spec->ring != NULL;
 	if (spec->ring) {
 		oc->file_count =

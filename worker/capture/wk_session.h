@@ -38,10 +38,11 @@ struct wk_counters {
 };
 
 struct wk_session_config {
-	const fc_spec_t *spec;	   /* borrowed during create: interfaces, limits, filters, ring */
-	const char *path;	   /* the output file (or ring name pattern) on this host */
-	uint32_t buffer_bytes;	   /* kernel ring per interface; 0 = WK_BUFFER_DEFAULT */
-	size_t write_buffer;	   /* 0 = WK_WRITE_BUFFER_DEFAULT */
+	const fc_spec_t *spec; /* borrowed during create: interfaces, limits, filters, ring */
+	const char *path;      /* the output file (or ring name pattern) on this host */
+	int dirfd;	       /* the directory holding path's last component (borrowed), or -1 */
+	uint32_t buffer_bytes; /* kernel ring per interface; 0 = WK_BUFFER_DEFAULT */
+	size_t write_buffer;   /* 0 = WK_WRITE_BUFFER_DEFAULT */
 	unsigned block_timeout_ms; /* 0 = WK_BLOCK_TIMEOUT_DEFAULT */
 	unsigned progress_ms;	   /* how often on_progress is called; 0 = never */
 	void (*on_progress)(void *opaque, const struct wk_counters *counters, double elapsed_s);

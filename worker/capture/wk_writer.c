@@ -10,6 +10,7 @@
 struct wk_writer {
 	int fd;
 	size_t buffer_size;
+	unsigned n_buffers;
 	unsigned char *buffers[WK_WRITER_BUFFERS];
 	pthread_t thread;
 	int started;
@@ -64,7 +65,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->lock);
 		if (rc && !w->error)
 			w->error = rc;
-		w->q_head = (w->q_head + 1) % WK_WRITER_BUFFERS;
+		w->q_head = (w->q_head + 1) % w->n_buffers;
 		w->q_count--;
 		w->free_list[w->n_free++] = buf;
 		pthread_cond_broadcast(&w->changed);
@@ -73,19 +74,26 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-struct wk_writer *wk_writer_create(int fd, size_t buffer_size, struct fc_err *err)
+struct wk_writer *wk_writer_create(int fd, size_t buffer_size, unsigned buffers, struct fc_err *err)
 {
-	struct wk_writer *w = calloc(1, sizeof(*w));
+	struct wk_writer *w;
 
+	if (buffers > WK_WRITER_BUFFERS) {
+		fc_err_set(err, FC_ERR_INVALID, "write buffers: %u, expected 1 to %d", buffers,
+			   WK_WRITER_BUFFERS);
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
 	if (!w) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
 		return NULL;
 	}
 	w->fd = fd;
 	w->buffer_size = buffer_size;
+	w->n_buffers = buffers ? buffers : WK_WRITER_BUFFERS;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->changed, NULL);
-	for (size_t i = 0; i < WK_WRITER_BUFFERS; i++) {
+	for (size_t i = 0; i < w->n_buffers; i++) {
 		void *p = NULL;
 		if (posix_memalign(&p, WK_WRITER_ALIGN, buffer_size) != 0) {
 			fc_err_set(err, FC_ERR_FATAL, "out of memory");
@@ -119,7 +127,7 @@ unsigned char *wk_writer_submit(struct wk_writer *w, unsigned char *buf, size_t 
 	if (len == 0)
 		return buf; /* nothing to write: keep filling it */
 	pthread_mutex_lock(&w->lock);
-	tail = (w->q_head + w->q_count) % WK_WRITER_BUFFERS;
+	tail = (w->q_head + w->q_count) % w->n_buffers;
 	w->queue[tail] = buf;
 	w->queue_len[tail] = len;
 	w->q_count++;

@@ -18,16 +18,17 @@
 #include "fc_err.h"
 
 #define WK_WRITER_ALIGN	  4096
-#define WK_WRITER_BUFFERS 8
+#define WK_WRITER_BUFFERS 8 /* the default, and the most a writer has */
 
 struct wk_writer;
 
 /*
- * Starts the writer thread for fd (borrowed; may be O_DIRECT), with
- * WK_WRITER_BUFFERS buffers of buffer_size bytes (a multiple of
- * WK_WRITER_ALIGN). Returns NULL with err set on failure.
+ * Starts the writer thread for fd (borrowed; may be O_DIRECT), with `buffers`
+ * buffers (1 to WK_WRITER_BUFFERS; 0 = WK_WRITER_BUFFERS) of buffer_size
+ * bytes (a multiple of WK_WRITER_ALIGN). Returns NULL with err set on failure.
  */
-struct wk_writer *wk_writer_create(int fd, size_t buffer_size, struct fc_err *err);
+struct wk_writer *wk_writer_create(int fd, size_t buffer_size, unsigned buffers,
+				   struct fc_err *err);
 
 /* The buffer to fill first. */
 unsigned char *wk_writer_first_buffer(struct wk_writer *writer);
@@ -35,8 +36,10 @@ unsigned char *wk_writer_first_buffer(struct wk_writer *writer);
 /*
  * Queues buf[0..len) for writing (len a multiple of WK_WRITER_ALIGN for an
  * O_DIRECT fd) and returns a free buffer to fill next, waiting for one if
- * all are queued. buf stays readable until the next call. Returns NULL with
- * err set when an earlier write failed.
+ * all are queued. The buffer returned may be buf itself, once written (always
+ * so with one buffer); buf[len..] is never written to the file and stays as
+ * it was until the caller fills the returned buffer. Returns NULL with err
+ * set when an earlier write failed.
  */
 unsigned char *wk_writer_submit(struct wk_writer *writer, unsigned char *buf, size_t len,
 				struct fc_err *err);
