@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h> /* AF_INET */
 
 #include "fc_blob_url.h"
 #include "fc_filter.h"
@@ -97,6 +98,15 @@ static void check_interfaces(const fc_spec_t *spec, enum fc_spec_mode mode,
 	}
 }
 
+/* Bit 0: the set has IPv4 items; bit 1: IPv6 items. */
+static unsigned families(const struct fc_addr_set *set)
+{
+	unsigned mask = 0;
+	for (size_t i = 0; i < set->count; i++)
+		mask |= set->items[i].family == AF_INET ? 1u : 2u;
+	return mask;
+}
+
 static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_errors *errs)
 {
 	static const struct {
@@ -110,6 +120,8 @@ static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_err
 		{"remote_port", offsetof(fc_filter_t, remote_port), 1},
 	};
 	char field[48], why[320], shown[FC_QUOTE_MAX];
+	struct fc_addr_set addrs[2]; /* local_ip, remote_ip */
+	int parsed[2] = {0, 0};
 
 	if (!fc_protocol_name((int)f->protocol)) {
 		snprintf(field, sizeof(field), "filters[%zu].protocol", index);
@@ -128,12 +140,22 @@ static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_err
 			struct fc_port_set ports;
 			rc = fc_port_set_parse(text, &ports, why, sizeof(why));
 		} else {
-			struct fc_addr_set addrs;
-			rc = fc_addr_set_parse(text, &addrs, why, sizeof(why));
+			rc = fc_addr_set_parse(text, &addrs[i], why, sizeof(why));
+			parsed[i] = rc == 0;
 		}
 		if (rc != 0)
 			fc_field_errors_add(errs, field, "%s: %s",
 					    fc_quote(text, shown, sizeof(shown)), why);
+	}
+	/* A packet's two ends are of one family: such a filter would match nothing. */
+	if (parsed[0] && parsed[1] && !(families(&addrs[0]) & families(&addrs[1]))) {
+		snprintf(field, sizeof(field), "filters[%zu].remote_ip", index);
+		fc_field_errors_add(errs, field,
+				    "%s is %s only and local_ip is %s only: no packet has one end "
+				    "in each; expected addresses of one family on both sides",
+				    fc_quote(f->remote_ip, shown, sizeof(shown)),
+				    families(&addrs[1]) == 1 ? "IPv4" : "IPv6",
+				    families(&addrs[0]) == 1 ? "IPv4" : "IPv6");
 	}
 }
 

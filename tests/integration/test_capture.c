@@ -494,6 +494,71 @@ static void test_snaplen_34(void **state)
 	free_run(&run);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * A small snap length cuts what is stored, never what is matched: with a
+ * filter on the protocol, an IPv6 address or a port, every packet the rule
+ * selects is captured at 14, 34 and 40 bytes too (the IPv6 header alone is 54
+ * bytes with Ethernet's), each cut to the snap length with its original length.
+ */
+static void test_small_snaplen_matches_whole_packets(void **state)
+{
+	static const char *const specs[] = {"protocol=udp", "remote-ip=fd00:fc::2",
+					    "remote-port=80;443",
+					    "local-ip=fd00:fc::1,protocol=tcp"};
+	static const char *const snaps[] = {"14", "34", "40", "54"};
+	uint32_t want[MAX_PKTS], got[MAX_PKTS];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(specs) / sizeof(specs[0]); f++) {
+		struct rule rule = {0};
+		size_t expected = 0;
+
+		ref_parse(specs[f], &rule.filters[rule.n++]);
+		for (size_t i = 0; i < n_pkts; i++)
+			if (rule_matches(&rule, &pkts[i]))
+				want[expected++] = (uint32_t)frame_len(&pkts[i]);
+		qsort(want, expected, sizeof(want[0]), cmp_u32);
+		for (size_t k = 0; k < sizeof(snaps) / sizeof(snaps[0]); k++) {
+			const char *args[] = {"-i",	host.root_if, "--bytes-per-packet",
+					      snaps[k], "--filter",   specs[f],
+					      NULL};
+			unsigned snap = (unsigned)atoi(snaps[k]);
+			char name[64];
+			struct run run;
+			struct it_pcap pcap;
+
+			snprintf(name, sizeof(name), "small-snap-%zu-%s.pcap", f, snaps[k]);
+			start_capture(&run, name, args);
+			send_packets(0);
+			finish_capture(&run, SIGINT);
+			assert_int_equal(it_pcap_read(run.path, &pcap), 0);
+			assert_int_equal(pcap.snaplen, snap);
+			if (pcap.count != expected)
+				fail_msg("%s at bytes-per-packet %u: captured %zu packets, the "
+					 "rule selects %zu",
+					 specs[f], snap, pcap.count, expected);
+			for (size_t r = 0; r < pcap.count; r++) {
+				const struct it_record *rec = &pcap.records[r];
+				assert_int_equal(rec->caplen, rec->len < snap ? rec->len : snap);
+				got[r] = rec->len;
+			}
+			qsort(got, pcap.count, sizeof(got[0]), cmp_u32);
+			assert_memory_equal(got, want, expected * sizeof(got[0]));
+			check_file(json_array_get(json_object_get(run.json, "files"), 0), &pcap);
+			it_pcap_free(&pcap);
+			free_run(&run);
+		}
+		printf("  %-34s %4zu of %zu packets at 14, 34, 40 and 54 bytes\n", specs[f],
+		       expected, n_pkts);
+	}
+}
+
 static void test_session_bytes_limit(void **state)
 {
 	const long long limit = 3000;
@@ -696,6 +761,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_snaplen_34),
+		cmocka_unit_test(test_small_snaplen_matches_whole_packets),
 		cmocka_unit_test(test_session_bytes_limit),
 		cmocka_unit_test(test_time_limit),
 		cmocka_unit_test(test_ring_keeps_file_count),

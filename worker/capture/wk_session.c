@@ -65,7 +65,7 @@ static int open_handle(struct wk_session *s, struct wk_handle *h, const char *if
 	}
 	/* No immediate mode: the kernel fills whole TPACKET_V3 blocks and we are
 	 * woken once per block, not once per packet. */
-	if (pcap_set_snaplen(h->pcap, (int)s->snaplen) != 0 || pcap_set_promisc(h->pcap, 0) != 0 ||
+	if (pcap_set_snaplen(h->pcap, WK_MATCH_SNAPLEN) != 0 || pcap_set_promisc(h->pcap, 0) != 0 ||
 	    pcap_set_timeout(h->pcap, (int)s->config.block_timeout_ms) != 0 ||
 	    pcap_set_buffer_size(h->pcap, (int)s->config.buffer_bytes) != 0 ||
 	    pcap_set_immediate_mode(h->pcap, 0) != 0) {
@@ -258,7 +258,9 @@ static void on_packet(unsigned char *user, const struct pcap_pkthdr *hdr, const 
 		pcap_breakloop(h->pcap);
 		return;
 	}
-	switch (wk_output_write(s->output, hdr, data, &s->write_err)) {
+	struct pcap_pkthdr record = wk_session_cut(hdr, s->snaplen);
+
+	switch (wk_output_write(s->output, &record, data, &s->write_err)) {
 	case WK_WRITE_OK:
 		return;
 	case WK_WRITE_FULL:

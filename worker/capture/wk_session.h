@@ -2,8 +2,8 @@
  * wk_session: one capture session — the engine behind the worker's jobs and
  * `fleetcap capture`.
  *
- * wk_session_create() opens a pcap handle per interface (pcap_create, snap
- * length, a large kernel ring, TPACKET_V3 without immediate mode, nanosecond
+ * wk_session_create() opens a pcap handle per interface (pcap_create, whole
+ * packets: see WK_MATCH_SNAPLEN, a large kernel ring, TPACKET_V3 without immediate mode, nanosecond
  * timestamps where the kernel has them), compiles the spec's filters into one
  * BPF program, activates, and opens the output. wk_session_run() then polls
  * the handles and dispatches whole ring blocks into wk_output until the time
@@ -23,12 +23,32 @@
 
 #include "fc_err.h"
 #include "fc_spec.h"
-#include "wk_pcapfile.h"
+#include "wk_pcapfile.h" /* pcap/pcap.h */
 
 #define WK_BUFFER_DEFAULT	 (32u << 20) /* kernel ring per interface */
 #define WK_WRITE_BUFFER_DEFAULT	 (1u << 20)
 #define WK_BLOCK_TIMEOUT_DEFAULT 200	/* ms before the kernel hands over a partial block */
 #define WK_SNAPLEN_MAX		 262144 /* libpcap's largest snap length */
+
+/*
+ * The snap length of every pcap handle, whatever the session's: the filter
+ * must see whole packets. libpcap filters the first ring blocks after
+ * pcap_setfilter() in this process, on the bytes the kernel stored; had the
+ * kernel cut them to a small snap length (34 bytes: the IPv4 header), a
+ * filter on an IPv6 address or a port would reject packets it selects. So
+ * the kernel stores whole packets, and the session's snap length cuts each
+ * record as it is written (wk_session_cut).
+ */
+#define WK_MATCH_SNAPLEN WK_SNAPLEN_MAX
+
+/* The record stored for a packet: hdr with caplen cut to snaplen. */
+static inline struct pcap_pkthdr wk_session_cut(const struct pcap_pkthdr *hdr, unsigned snaplen)
+{
+	struct pcap_pkthdr cut = *hdr;
+	if (cut.caplen > snaplen)
+		cut.caplen = snaplen;
+	return cut;
+}
 
 struct wk_counters {
 	uint64_t packets;	  /* records written */
