@@ -66,5 +66,8 @@ int fc_daemon_start(int argc, char **argv, const char *name, const char *usage,
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit fails the write (EFBIG) that passes it, which the
+	 * daemon reports, rather than killing it mid-capture. */
+	signal(SIGXFSZ, SIG_IGN);
 	return -1;
 }

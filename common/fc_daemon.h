@@ -5,7 +5,7 @@
  *
  * loads the config table (defaults, file, environment, -X), applies the
  * config's log.level, makes SIGTERM and SIGINT set *stop, and ignores
- * SIGPIPE.
+ * SIGPIPE and SIGXFSZ.
  */
 #ifndef FC_DAEMON_H
 #define FC_DAEMON_H

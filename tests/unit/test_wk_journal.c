@@ -4,12 +4,15 @@
  * compaction, and a damaged file.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -188,6 +191,140 @@ static void test_compaction(void **state)
 	assert_true(open_lines >= 1 && open_lines < 10);
 }
 
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *data = malloc(1 << 20);
+
+	assert_non_null(f);
+	*len = fread(data, 1, 1 << 20, f);
+	fclose(f);
+	return data;
+}
+
+/*
+ * A compaction that cannot write the whole new file (here a 4 KiB file size
+ * limit) keeps the old journal, byte for byte, and loses no session.
+ */
+static void test_failed_compaction_keeps_journal(void **state)
+{
+	struct fc_err err;
+	struct rlimit old, small;
+	const struct wk_journal_entry *e;
+	char path[128], id[64];
+	size_t before_len, after_len;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	unlink(path);
+	struct wk_journal *j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	for (int i = 0; i < 200; i++) {
+		snprintf(id, sizeof(id), "s/r/interrupted-%d#1", i);
+		assert_int_equal(wk_journal_started(j, id, "s", "r", "interrupted", i,
+						    "/root/captures/interrupted.pcap", &err),
+				 0);
+	}
+	for (int i = 0; i < 1200; i++) { /* enough final ones for compaction to drop some */
+		snprintf(id, sizeof(id), "s/r/final-%d#1", i);
+		assert_int_equal(
+			wk_journal_started(j, id, "s", "r", "final", i, "/root/f.pcap", &err), 0);
+		assert_int_equal(wk_journal_finished(j, id, &err), 0);
+	}
+	wk_journal_close(j);
+	unsigned char *before = slurp(path, &before_len);
+	assert_true(before_len > 4096);
+
+	signal(SIGXFSZ, SIG_IGN); /* as the daemons do: the write fails with EFBIG */
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	j = wk_journal_open(dir, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_non_null(j);
+	assert_int_equal(wk_journal_interrupted(j, &e), 200);
+	wk_journal_close(j);
+
+	unsigned char *after = slurp(path, &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	snprintf(path, sizeof(path), "%s/journal.new", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	free(before);
+	free(after);
+
+	/* With room again, compaction goes through and still loses nothing. */
+	j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	assert_int_equal(wk_journal_interrupted(j, &e), 200);
+	assert_false(wk_journal_known(j, "s/r/final-0#1"));
+	assert_true(wk_journal_known(j, "s/r/final-1199#1"));
+	wk_journal_close(j);
+	unlink(path);
+}
+
+/* A journal that exists but cannot be read fails the open and is left as it is. */
+static void test_unreadable_journal_is_refused(void **state)
+{
+	struct fc_err err;
+	char path[128], target[128];
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	unlink(path);
+	assert_int_equal(symlink("journal", path), 0); /* opening it loops: ELOOP */
+	assert_null(wk_journal_open(dir, &err));
+	assert_non_null(strstr(err.msg, "cannot read"));
+	assert_non_null(strstr(err.msg, path));
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	assert_int_equal(n, 7); /* still the same symlink: nothing written over it */
+	unlink(path);
+}
+
+/* An append that fails half-way is cut off, so the next line starts clean. */
+static void test_partial_append_is_cut(void **state)
+{
+	struct fc_err err;
+	struct rlimit old, small;
+	const struct wk_journal_entry *e;
+	char path[128], id[64], long_path[900];
+	struct stat st;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	unlink(path);
+	struct wk_journal *j = wk_journal_open(dir, &err);
+	assert_non_null(j);
+	assert_int_equal(wk_journal_started(j, "s/r/a#1", "s", "r", "a", 1, "/root/a.pcap", &err),
+			 0);
+	assert_int_equal(stat(path, &st), 0);
+	memset(long_path, 'x', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = (rlim_t)st.st_size + 100; /* room for part of the next line */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	int rc = wk_journal_started(j, "s/r/b#1", "s", "r", "b", 2, long_path, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(rc, -1);
+	assert_int_equal(wk_journal_finished(j, "s/r/a#1", &err), 0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "s/r/c%d#1", i);
+		assert_int_equal(wk_journal_started(j, id, "s", "r", "c", 3, "/root/c.pcap", &err),
+				 0);
+	}
+	wk_journal_close(j);
+	j = wk_journal_open(dir, &err); /* every line parses */
+	assert_non_null(j);
+	assert_int_equal(wk_journal_interrupted(j, &e), 3);
+	wk_journal_close(j);
+	unlink(path);
+}
+
 static void test_damaged_journal_is_refused(void **state)
 {
 	struct fc_err err;
@@ -205,6 +342,9 @@ int main(void)
 		cmocka_unit_test(test_restart_sees_interrupted),
 		cmocka_unit_test(test_captured_round_trip),
 		cmocka_unit_test(test_compaction),
+		cmocka_unit_test(test_failed_compaction_keeps_journal),
+		cmocka_unit_test(test_unreadable_journal_is_refused),
+		cmocka_unit_test(test_partial_append_is_cut),
 		cmocka_unit_test(test_damaged_journal_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

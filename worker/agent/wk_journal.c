@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fc_log.h"
+
 /* A "captured" line carries a report with every file of a ring. */
 #define LINE_MAX_LEN (256 * 1024)
 /* Final sessions kept at compaction: a START delivered again after a
@@ -169,16 +171,73 @@ static int format_entry(const struct wk_journal_entry *e, char *out)
 	return 0;
 }
 
+/* Writes all of buf, through short writes and EINTR. 0, or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void sync_dir_of(const char *path)
+{
+	char dir[1100];
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+}
+
+/* Writes every entry to tmp and syncs it. 0, or -1 with errno (tmp may remain). */
+static int write_entries(const struct wk_journal *j, const char *tmp, char *buf)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < j->count; i++) {
+		if (format_entry(&j->entries[i], buf) != 0) {
+			errno = ENAMETOOLONG; /* each line was read within the limit */
+			goto fail;
+		}
+		if (write_all(fd, buf, strlen(buf)) != 0)
+			goto fail;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	return close(fd);
+fail:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
 /*
  * Keeps the sessions that are not final and the newest JOURNAL_KEEP_FINAL
  * final ones, and rewrites the file with only those: written to a new file,
  * synced, then renamed over the old one, so a crash leaves one or the other.
+ * When any step fails (a full disk, a file size limit) the old journal stays
+ * as it is, whole, and err says why.
  */
 static int compact(struct wk_journal *j, struct fc_err *err)
 {
 	char tmp[1200], *buf = malloc(3 * LINE_MAX_LEN);
 	size_t finals = 0, kept = 0;
-	int fd = -1;
 
 	if (!buf) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
@@ -195,50 +254,44 @@ static int compact(struct wk_journal *j, struct fc_err *err)
 	}
 	j->count = kept;
 	snprintf(tmp, sizeof(tmp), "%s.new", j->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	for (size_t i = 0; fd >= 0 && i < j->count; i++) {
-		if (format_entry(&j->entries[i], buf) != 0)
-			continue; /* cannot happen: each line was read within the limit */
-		size_t len = strlen(buf);
-		if (write(fd, buf, len) != (ssize_t)len)
-			break;
-	}
+	int rc = write_entries(j, tmp, buf);
 	free(buf);
-	if (fd < 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, j->path) != 0) {
-		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot rewrite %s: %s", j->path,
-			   strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (rc != 0 || rename(tmp, j->path) != 0) {
+		fc_err_set(err, FC_ERR_FATAL,
+			   "state.dir: cannot rewrite %s (%s): the journal is kept as it was",
+			   j->path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
-	/* The rename itself is durable once the directory is synced. */
-	char dir[1100];
-	snprintf(dir, sizeof(dir), "%s", j->path);
-	*strrchr(dir, '/') = '\0';
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	sync_dir_of(j->path); /* the rename itself is durable once the directory is */
 	return 0;
 }
 
-/* Reads the journal; a line cut by a crash (the last) is dropped. */
+/*
+ * Reads the journal; a line cut by a crash (the last) is dropped. A missing
+ * journal is an empty one; any other failure to read it is an error, never
+ * an empty journal, which compaction would then write over the real one.
+ */
 static int load(struct wk_journal *j, struct fc_err *err)
 {
 	char *line = malloc(LINE_MAX_LEN);
 	unsigned lineno = 0;
-	FILE *f = fopen(j->path, "r");
+	FILE *f = fopen(j->path, "re");
 	int rc = 0;
 
-	if (!line) {
-		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+	if (!f && errno == ENOENT) {
+		free(line);
+		return 0;
+	}
+	if (!f || !line) {
+		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot read %s: %s", j->path,
+			   line ? strerror(errno) : "out of memory");
 		if (f)
 			fclose(f);
+		free(line);
 		return -1;
 	}
-	while (f && fgets(line, LINE_MAX_LEN, f)) {
+	while (fgets(line, LINE_MAX_LEN, f)) {
 		lineno++;
 		if (!strchr(line, '\n'))
 			break; /* cut by a crash: the rewrite leaves it out */
@@ -249,8 +302,12 @@ static int load(struct wk_journal *j, struct fc_err *err)
 			break;
 		}
 	}
-	if (f)
-		fclose(f);
+	if (rc == 0 && ferror(f)) {
+		fc_err_set(err, FC_ERR_FATAL, "state.dir: cannot read %s: %s", j->path,
+			   strerror(errno));
+		rc = -1;
+	}
+	fclose(f);
 	free(line);
 	return rc;
 }
@@ -258,6 +315,7 @@ static int load(struct wk_journal *j, struct fc_err *err)
 struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 {
 	struct wk_journal *j = calloc(1, sizeof(*j));
+	struct fc_err compact_err;
 
 	if (!j) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
@@ -266,10 +324,12 @@ struct wk_journal *wk_journal_open(const char *dir, struct fc_err *err)
 	j->fd = -1;
 	pthread_mutex_init(&j->lock, NULL);
 	snprintf(j->path, sizeof(j->path), "%s/journal", dir);
-	if (load(j, err) != 0 || compact(j, err) != 0) {
+	if (load(j, err) != 0) {
 		wk_journal_close(j);
 		return NULL;
 	}
+	if (compact(j, &compact_err) != 0) /* the journal is whole: it only stays larger */
+		FC_WARN("worker", "%s", compact_err.msg);
 	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
 		fc_err_set(err, FC_ERR_INVALID, "state.dir: cannot open %s: %s", j->path,
@@ -318,13 +378,20 @@ int wk_journal_known(const struct wk_journal *j, const char *session_id)
 	return known;
 }
 
-/* Appends line and makes it durable. Called with the lock held. */
+/*
+ * Appends line and makes it durable. Called with the lock held. A line only
+ * partly written (a full disk) is cut off again, so the next line does not
+ * start in the middle of it.
+ */
 static int append(struct wk_journal *j, const char *line, struct fc_err *err)
 {
-	size_t len = strlen(line);
+	off_t end = lseek(j->fd, 0, SEEK_END);
 
-	if (write(j->fd, line, len) != (ssize_t)len || fdatasync(j->fd) != 0) {
+	if (write_all(j->fd, line, strlen(line)) != 0 || fdatasync(j->fd) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "journal %s: %s", j->path, strerror(errno));
+		if (end >= 0 && ftruncate(j->fd, end) != 0)
+			FC_WARN("worker", "journal %s: cannot cut a partial line: %s", j->path,
+				strerror(errno));
 		return -1;
 	}
 	return 0;

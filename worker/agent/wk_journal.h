@@ -25,7 +25,10 @@
  * The journal is compacted at open: sessions that are final are dropped
  * (the newest JOURNAL_KEEP_FINAL of them are kept, so a START delivered
  * again soon after a restart is still recognised), and the rest rewritten
- * to a new file that replaces the old one atomically.
+ * to a new file that replaces the old one atomically. A compaction that
+ * fails (a full disk, a file size limit) leaves the old journal as it was and
+ * is logged; a journal that exists but cannot be read fails the open, never
+ * reads as empty. A line only partly appended is cut off again.
  */
 #ifndef WK_JOURNAL_H
 #define WK_JOURNAL_H
