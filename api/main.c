@@ -8,6 +8,7 @@
  * (api_routes.c); api_http.c serves them, the page and /metrics. Exits 0
  * after SIGTERM or SIGINT, 1 on a fatal error, 2 on a bad configuration.
  */
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@
 #include "fc_daemon.h"
 #include "fc_log.h"
 
-static volatile sig_atomic_t stop;
+static atomic_int stop; /* set by a signal handler: lock-free atomic */
 
 #define USAGE                                                                                      \
 	"usage: fleetcap-api -c FILE [-X key=value]...\n"                                          \

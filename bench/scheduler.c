@@ -22,6 +22,7 @@
  *     per command, the time from the send to the arrival of its START job at
  *     a read_committed consumer; p50 and p99.
  */
+#include <stdatomic.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -265,7 +266,7 @@ static void pass_revoke(void *opaque, const int32_t *p, size_t n)
 	(void)opaque, (void)p, (void)n;
 }
 
-static volatile sig_atomic_t pass_stop;
+static atomic_int pass_stop;
 static struct sched_loop *pass_loop;
 
 static void *pass_main(void *arg)
@@ -388,8 +389,8 @@ struct latency {
 	double *to_visible_ms; /* applied → the job reaches a read_committed reader */
 	long received;
 	long total;
-	long warm;	    /* the first commands, sent at the rate but not counted */
-	volatile int ready; /* the reader reached the end of every partition */
+	long warm;	  /* the first commands, sent at the rate but not counted */
+	atomic_int ready; /* the reader reached the end of every partition */
 };
 
 static int64_t mono_us(void)

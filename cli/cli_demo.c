@@ -15,6 +15,7 @@
  * The mock cluster has no read_committed, fencing or compaction: the demo
  * shows the flow, the tests on a real broker back the guarantees.
  */
+#include <stdatomic.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -55,7 +56,7 @@ static volatile sig_atomic_t interrupted;
 
 struct demo_thread {
 	pthread_t thread;
-	volatile sig_atomic_t stop;
+	atomic_int stop; /* read by the thread, set by main */
 	int started, rc;
 	struct fc_err err;
 };

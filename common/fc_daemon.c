@@ -1,13 +1,14 @@
 /* fc_daemon: the daemons' shared start-up; see fc_daemon.h. */
 #include "fc_daemon.h"
 
+#include <stdatomic.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "fc_log.h"
 
-static volatile sig_atomic_t *stop_flag;
+static atomic_int *stop_flag;
 
 static void on_signal(int sig)
 {
@@ -18,7 +19,7 @@ static void on_signal(int sig)
 
 int fc_daemon_start(int argc, char **argv, const char *name, const char *usage,
 		    const struct fc_cfg_def *defs, void *config, char *const *log_level,
-		    volatile sig_atomic_t *stop)
+		    atomic_int *stop)
 {
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},

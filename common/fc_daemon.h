@@ -10,6 +10,7 @@
 #ifndef FC_DAEMON_H
 #define FC_DAEMON_H
 
+#include <stdatomic.h>
 #include <signal.h>
 
 #include "fc_config.h"
@@ -22,6 +23,6 @@
  */
 int fc_daemon_start(int argc, char **argv, const char *name, const char *usage,
 		    const struct fc_cfg_def *defs, void *config, char *const *log_level,
-		    volatile sig_atomic_t *stop);
+		    atomic_int *stop);
 
 #endif

@@ -7,6 +7,7 @@
  * The instance itself is scheduler.c. Exits 0 after SIGTERM or SIGINT (the open batch is committed
  * and the group left), 1 on a fatal error such as being fenced, 2 on a bad configuration.
  */
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -14,7 +15,7 @@
 #include "sched_config.h"
 #include "scheduler.h"
 
-static volatile sig_atomic_t stop;
+static atomic_int stop; /* set by a signal handler: lock-free atomic */
 
 #define USAGE                                                                                      \
 	"usage: fleetcap-scheduler -c FILE [-X key=value]...\n"                                    \

@@ -1,6 +1,7 @@
 /* sched_loop: the transactional consume–transform–produce loop; see sched_loop.h. */
 #include "sched_loop.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,7 +426,7 @@ static void collect(struct sched_loop *loop, int wait_ms)
 	}
 }
 
-int sched_loop_run(struct sched_loop *loop, volatile sig_atomic_t *stop, struct fc_err *err)
+int sched_loop_run(struct sched_loop *loop, atomic_int *stop, struct fc_err *err)
 {
 	int64_t last_tick = 0;
 	int rc = 0;

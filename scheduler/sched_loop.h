@@ -26,6 +26,7 @@
 #ifndef SCHED_LOOP_H
 #define SCHED_LOOP_H
 
+#include <stdatomic.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,7 +75,7 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
  * Runs until *stop is set (then the open batch is finished and committed and
  * the group left) or a fatal error. Returns 0 after a stop, -1 with err.
  */
-int sched_loop_run(struct sched_loop *loop, volatile sig_atomic_t *stop, struct fc_err *err);
+int sched_loop_run(struct sched_loop *loop, atomic_int *stop, struct fc_err *err);
 
 void sched_loop_destroy(struct sched_loop *loop);
 

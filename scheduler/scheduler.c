@@ -5,6 +5,7 @@
  * loop (sched_loop.c). fleetcap-scheduler runs one; `fleetcap demo` runs one
  * in a thread next to a worker.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +237,7 @@ struct scheduler *scheduler_new(const struct sched_config *config, struct fc_err
 	return s;
 }
 
-int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, struct fc_err *err)
+int scheduler_run(struct scheduler *s, atomic_int *stop, struct fc_err *err)
 {
 	return sched_loop_run(s->loop, stop, err);
 }

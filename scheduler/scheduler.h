@@ -5,6 +5,7 @@
 #ifndef SCHEDULER_H
 #define SCHEDULER_H
 
+#include <stdatomic.h>
 #include <signal.h>
 
 #include "fc_err.h"
@@ -19,7 +20,7 @@ struct scheduler *scheduler_new(const struct sched_config *config, struct fc_err
  * Runs until *stop is set (0: the open batch committed, the group left) or a
  * fatal error (-1 with err set, e.g. fenced).
  */
-int scheduler_run(struct scheduler *s, volatile sig_atomic_t *stop, struct fc_err *err);
+int scheduler_run(struct scheduler *s, atomic_int *stop, struct fc_err *err);
 
 /* NULL is a no-op. */
 void scheduler_destroy(struct scheduler *s);

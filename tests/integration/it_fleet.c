@@ -1,6 +1,7 @@
 /* it_fleet: scheduler test harness on the real broker; see it_fleet.h. */
 #include "it_fleet.h"
 
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,7 +20,7 @@ struct it_fleet {
 	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
 	rd_kafka_t *producer;
 	pthread_t status_thread, worker_thread;
-	volatile int running;
+	atomic_int running;
 	int auto_finish;
 	pthread_mutex_t lock;
 	it_status_t **statuses;

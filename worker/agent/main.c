@@ -6,6 +6,7 @@
  * Exit codes: 0 after SIGTERM or SIGINT (every capture is stopped and its
  * final report sent), 1 on a fatal error, 2 on a bad configuration.
  */
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include "wk_agent.h"
 #include "wk_config.h"
 
-static volatile sig_atomic_t stop;
+static atomic_int stop; /* set by a signal handler: lock-free atomic */
 
 #define USAGE                                                                                      \
 	"usage: fleetcap-worker -c FILE [-X key=value]...\n"                                       \

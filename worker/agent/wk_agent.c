@@ -32,9 +32,9 @@ struct wk_job {
 	char path[FC_PATH_MAX + 1024];
 	struct wk_session *session;
 	pthread_t thread;
-	int stop_reason;       /* requested by a STOP job; 0 = none */
-	volatile int finished; /* the final report is sent; the thread can be joined */
-	uint64_t seq;	       /* of the reports */
+	atomic_int stop_reason; /* requested by a STOP job; 0 = none */
+	atomic_int finished;	/* the final report is sent; the thread can be joined */
+	uint64_t seq;		/* of the reports */
 	int64_t start_ms;
 	Fleetcap__V1__CaptureReport *resume; /* an upload to finish after a restart */
 	struct wk_uploader *uploader;	     /* with a blob URL: files uploaded as they finish */
@@ -57,6 +57,7 @@ struct wk_agent {
 	struct azblob_key *keys; /* blob.key.ACCOUNT, decoded */
 	size_t n_keys;
 	atomic_int ready;     /* the first heartbeat is in Kafka */
+	atomic_int stopping;  /* the run loop is ending: final reports stop retrying */
 	pthread_mutex_t lock; /* the jobs list */
 	struct wk_job *jobs;
 	size_t active;
@@ -64,27 +65,101 @@ struct wk_agent {
 
 /* ------------------------------------------------------------ produce */
 
-static void produce(struct wk_agent *a, enum fc_topic topic, const char *key,
-		    const ProtobufCMessage *msg)
+/*
+ * The outcome of one message whose delivery matters (a final report): the
+ * delivery report callback sets it, on whichever thread polls the producer.
+ */
+struct delivery {
+	atomic_int state; /* DELIVERY_PENDING, then _DONE or _FAILED */
+	rd_kafka_resp_err_t err;
+};
+
+enum { DELIVERY_PENDING, DELIVERY_DONE, DELIVERY_FAILED };
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct delivery *d = m->_private;
+
+	(void)rk;
+	(void)opaque;
+	if (!d)
+		return; /* heartbeats and progress: the next one replaces a lost one */
+	d->err = m->err;
+	atomic_store(&d->state, m->err ? DELIVERY_FAILED : DELIVERY_DONE);
+}
+
+/* Queues msg; d (or NULL) learns its delivery. 0, or the error when Kafka
+ * would not even queue it. */
+static rd_kafka_resp_err_t produce_tracked(struct wk_agent *a, enum fc_topic topic, const char *key,
+					   const ProtobufCMessage *msg, struct delivery *d)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
 	uint8_t *buf = malloc(len ? len : 1);
 	rd_kafka_resp_err_t e;
 
 	if (!buf)
-		return;
+		return RD_KAFKA_RESP_ERR__FAIL; /* out of memory */
 	protobuf_c_message_pack(msg, buf);
-	/* The producer is idempotent and retries on its own: a report is lost
-	 * only if Kafka stays away for message.timeout.ms (5 minutes). */
+	/* The producer is idempotent and retries on its own until
+	 * message.timeout.ms; a final report is sent again after that (see
+	 * deliver). */
 	while ((e = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->topics[topic]),
 				      RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(buf, len),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				      RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END)) ==
 	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
 		rd_kafka_poll(a->producer, 10);
 	if (e)
 		FC_ERROR("worker", "cannot produce to %s: %s", a->topics[topic],
 			 rd_kafka_err2str(e));
 	free(buf);
+	return e;
+}
+
+static void produce(struct wk_agent *a, enum fc_topic topic, const char *key,
+		    const ProtobufCMessage *msg)
+{
+	produce_tracked(a, topic, key, msg, NULL);
+}
+
+/*
+ * Sends a final report and waits until Kafka has acknowledged it, sending it
+ * again after each failure (Kafka away past message.timeout.ms) with a
+ * growing pause, for as long as the agent runs. Returns 0 once delivered, -1
+ * when the agent stops first: the journal still holds the report then, and
+ * the next start sends it.
+ */
+static int deliver(struct wk_agent *a, const char *key, const ProtobufCMessage *msg,
+		   const char *session_id)
+{
+	int64_t pause_ms = 1000;
+
+	for (;;) {
+		struct delivery d = {.state = DELIVERY_PENDING};
+		rd_kafka_resp_err_t e = produce_tracked(a, FC_TOPIC_RESULTS, key, msg, &d);
+		if (!e) {
+			while (atomic_load(&d.state) == DELIVERY_PENDING)
+				rd_kafka_poll(a->producer, 100);
+			if (atomic_load(&d.state) == DELIVERY_DONE)
+				return 0;
+			e = d.err;
+		}
+		if (atomic_load(&a->stopping)) {
+			FC_ERROR("worker",
+				 "session %s: the final report is not in Kafka (%s); the next "
+				 "start sends it",
+				 session_id, rd_kafka_err2str(e));
+			return -1;
+		}
+		FC_WARN("worker",
+			"session %s: the final report is not in Kafka (%s): sent again "
+			"in %lld ms",
+			session_id, rd_kafka_err2str(e), (long long)pause_ms);
+		for (int64_t until = fc_mono_ms() + pause_ms;
+		     fc_mono_ms() < until && !atomic_load(&a->stopping);)
+			rd_kafka_poll(a->producer, 100);
+		pause_ms = pause_ms * 2 > 30000 ? 30000 : pause_ms * 2;
+	}
 }
 
 static void heartbeat(struct wk_agent *a)
@@ -221,28 +296,41 @@ static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureRepor
 }
 
 /*
- * The end of a session: sends r (its uploads are done) and records the
- * session final once Kafka has the report: a crash in between repeats the
- * final report after the restart (the scheduler ignores a second one)
- * instead of losing it.
+ * The end of a session: r (its uploads done) is journaled, sent, and the
+ * session recorded final only once Kafka has acknowledged r. A crash or a
+ * stop before that sends r again at the next start (the scheduler ignores a
+ * second final report); a report Kafka never took is never recorded final.
+ * again: r is the journal's own, sent again after a restart.
  */
-static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r)
+static void finish_session(struct wk_job *job, Fleetcap__V1__CaptureReport *r, int again)
 {
 	struct wk_agent *a = job->agent;
+	char key[FC_TENANT_MAX * 2 + 2];
+	struct fc_err jerr;
 
-	send_report(a, r);
-	fc_metric_add(a->metrics->sessions_ended, 1,
-		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED ? "Failed"
-									       : "Finished",
-		      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED
-			      ? fc_error_code_name((int)r->error)
-			      : fc_stop_reason_name((int)r->stop_reason));
-	if (a->journal) {
-		struct fc_err jerr;
-		rd_kafka_flush(a->producer, 30000);
-		if (wk_journal_finished(a->journal, r->session_id, &jerr) != 0)
-			FC_ERROR("worker", "%s", jerr.msg);
+	if (!again)
+		fc_metric_add(a->metrics->sessions_ended, 1,
+			      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED ? "Failed"
+										       : "Finished",
+			      r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED
+				      ? fc_error_code_name((int)r->error)
+				      : fc_stop_reason_name((int)r->stop_reason));
+	if (a->journal && !again) {
+		size_t len = protobuf_c_message_get_packed_size(&r->base);
+		uint8_t *buf = malloc(len + 1);
+		if (!buf)
+			fc_err_set(&jerr, FC_ERR_FATAL, "out of memory");
+		if (!buf || wk_journal_report(a->journal, r->session_id, buf,
+					      protobuf_c_message_pack(&r->base, buf), &jerr) != 0)
+			FC_ERROR("worker", "session %s: a restart could not send its report: %s",
+				 r->session_id, jerr.msg);
+		free(buf);
 	}
+	snprintf(key, sizeof(key), "%s/%s", r->subscription, r->region);
+	if (deliver(a, key, &r->base, r->session_id) != 0)
+		return;
+	if (a->journal && wk_journal_finished(a->journal, r->session_id, &jerr) != 0)
+		FC_ERROR("worker", "%s", jerr.msg);
 }
 
 /* The capture engine finished a file: it goes to the uploader at once. */
@@ -337,7 +425,8 @@ static void *run_job(void *opaque)
 	} else {
 		r.kind = FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED;
 		/* A stop job says why: StoppedByUser or Deleted. */
-		r.stop_reason = job->stop_reason ? job->stop_reason : result.stop_reason;
+		int asked = atomic_load(&job->stop_reason);
+		r.stop_reason = asked ? asked : result.stop_reason;
 	}
 	fill_report(job, &r, &result.counters, &c);
 	wk_metrics_captured(job->agent->metrics, &job->counted, &result.counters);
@@ -350,12 +439,12 @@ static void *run_job(void *opaque)
 	Fleetcap__V1__CaptureFile *all = NULL, **all_pointers = NULL;
 	if (job->uploader)
 		wait_uploads(job, &r, &all, &all_pointers);
-	finish_session(job, &r);
+	finish_session(job, &r, 0);
 	free(all);
 	free(all_pointers);
 	free(files);
 	free(pointers);
-	job->finished = 1;
+	atomic_store(&job->finished, 1);
 	return NULL;
 }
 
@@ -387,13 +476,13 @@ static void *run_resume(void *opaque)
 	} else {
 		storage_failed(job, r, err.msg);
 	}
-	finish_session(job, r);
+	finish_session(job, r, 0);
 	r->n_files = n_files;
 	r->files = files;
 	r->error_message = message;
 	free(all);
 	free(all_pointers);
-	job->finished = 1;
+	atomic_store(&job->finished, 1);
 	return NULL;
 }
 
@@ -578,14 +667,16 @@ static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
 			msg->session_id); /* delivered again after a restart */
 	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && msg->spec && !job)
 		start_job(a, msg);
-	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP && job && !job->finished) {
-		job->stop_reason = msg->stop_reason
-					   ? (int)msg->stop_reason
-					   : FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER;
+	else if (msg->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP && job &&
+		 !atomic_load(&job->finished)) {
+		atomic_store(&job->stop_reason,
+			     msg->stop_reason
+				     ? (int)msg->stop_reason
+				     : FLEETCAP__V1__STOP_REASON__STOP_REASON_STOPPED_BY_USER);
 		if (job->session) /* else the upload after a restart: it goes on */
 			wk_session_stop(job->session);
 		FC_INFO("worker", "session %s: stop (%s)", job->session_id,
-			fc_stop_reason_name(job->stop_reason));
+			fc_stop_reason_name(atomic_load(&job->stop_reason)));
 	}
 	fleetcap__v1__job__free_unpacked(msg, NULL);
 }
@@ -617,7 +708,7 @@ static void reap(struct wk_agent *a)
 	pthread_mutex_lock(&a->lock);
 	for (struct wk_job **p = &a->jobs; *p;) {
 		struct wk_job *job = *p;
-		if (!job->finished) {
+		if (!atomic_load(&job->finished)) {
 			p = &job->next;
 			continue;
 		}
@@ -653,6 +744,8 @@ static rd_kafka_t *new_client(const struct wk_config *c, rd_kafka_type_t type,
 		if (fc_kafka_conf_set(conf, c->kafka.items[i].key, c->kafka.items[i].value, err) !=
 		    0)
 			goto fail;
+	if (type == RD_KAFKA_PRODUCER)
+		rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	if ((rk = rd_kafka_new(type, conf, errstr, sizeof(errstr))))
 		return rk;
 	fc_err_set(err, FC_ERR_FATAL, "cannot create a Kafka client: %s", errstr);
@@ -816,23 +909,59 @@ static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
 	return 0;
 }
 
+/* After a restart: sends again the final report Kafka never acknowledged. */
+static void *run_resend(void *opaque)
+{
+	struct wk_job *job = opaque;
+
+	FC_INFO("worker", "session %s: sending again the final report a restart interrupted",
+		job->session_id);
+	finish_session(job, job->resume, 1);
+	atomic_store(&job->finished, 1);
+	return NULL;
+}
+
+/* Starts run_resend for e. 0, or -1 when the report does not parse or no
+ * thread starts. */
+static int resend_report(struct wk_agent *a, const struct wk_journal_entry *e)
+{
+	struct wk_job *job = calloc(1, sizeof(*job));
+
+	if (!job)
+		return -1;
+	job->agent = a;
+	snprintf(job->session_id, sizeof(job->session_id), "%s", e->session_id);
+	job->resume = fleetcap__v1__capture_report__unpack(NULL, e->unsent_len, e->unsent);
+	if (!job->resume || !job->resume->session_id || !job->resume->subscription ||
+	    !job->resume->region || strcmp(job->resume->session_id, e->session_id) != 0 ||
+	    launch(a, job, run_resend) != 0) {
+		free_job(job);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Sessions the journal saw start and never end: an upload under way is
+ * Sessions the journal saw start and never end: a final report not yet
+ * acknowledged is sent again; an upload under way is
  * finished; any other session was cut short: Stopped/AgentRestarted.
  */
 static void report_interrupted(struct wk_agent *a)
 {
 	const struct wk_journal_entry *e;
-	size_t n = a->journal ? wk_journal_interrupted(a->journal, &e) : 0, cut = 0;
-	char *was_cut = calloc(n + 1, 1);
+	size_t n = a->journal ? wk_journal_interrupted(a->journal, &e) : 0;
+	struct delivery *sent = calloc(n + 1, sizeof(*sent));
+	unsigned char *queued = calloc(n + 1, 1); /* a report is on its way here */
 	char key[FC_TENANT_MAX * 2 + 2], why[1400], part[1100];
 	struct fc_err err;
 
 	for (size_t i = 0; i < n; i++) {
+		if (e[i].unsent && resend_report(a, &e[i]) == 0)
+			continue;
 		if (e[i].report && resume_upload(a, &e[i]) == 0)
 			continue;
-		if (was_cut)
-			was_cut[i] = 1;
+		if (!sent || !queued)
+			continue; /* out of memory: the next start reports it */
 		Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
 		snprintf(part, sizeof(part), "%s.part", e[i].path);
 		snprintf(why, sizeof(why), "the worker restarted during the capture%s%s%s",
@@ -851,20 +980,32 @@ static void report_interrupted(struct wk_agent *a)
 		r.error_message = why;
 		r.seq = UINT64_MAX / 2; /* above any report of the interrupted run */
 		snprintf(key, sizeof(key), "%s/%s", e[i].subscription, e[i].region);
-		produce(a, FC_TOPIC_RESULTS, key, &r.base);
+		queued[i] = produce_tracked(a, FC_TOPIC_RESULTS, key, &r.base, &sent[i]) == 0;
 		FC_WARN("worker", "session %s was interrupted by a restart: Stopped/AgentRestarted",
 			e[i].session_id);
-		cut++;
 	}
-	if (cut)
-		rd_kafka_flush(a->producer, 30000);
-	for (size_t i = 0; cut && was_cut && i < n; i++)
-		if (was_cut[i] && wk_journal_finished(a->journal, e[i].session_id, &err) != 0)
+	/* Every queued report gets its delivery report within message.timeout.ms;
+	 * sent[] must outlive them all. */
+	for (size_t i = 0; queued && i < n; i++)
+		while (queued[i] && atomic_load(&sent[i].state) == DELIVERY_PENDING)
+			rd_kafka_poll(a->producer, 100);
+	/* Final only once Kafka has the report; else the next start sends it. */
+	for (size_t i = 0; queued && i < n; i++) {
+		if (!queued[i])
+			continue;
+		if (atomic_load(&sent[i].state) != DELIVERY_DONE)
+			FC_ERROR("worker",
+				 "session %s: its report is not in Kafka (%s); the next "
+				 "start sends it",
+				 e[i].session_id, rd_kafka_err2str(sent[i].err));
+		else if (wk_journal_finished(a->journal, e[i].session_id, &err) != 0)
 			FC_ERROR("worker", "%s", err.msg);
-	free(was_cut);
+	}
+	free(sent);
+	free(queued);
 }
 
-int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err *err)
+int wk_agent_run(struct wk_agent *a, atomic_int *stop, struct fc_err *err)
 {
 	int64_t next_heartbeat;
 
@@ -901,7 +1042,8 @@ int wk_agent_run(struct wk_agent *a, volatile sig_atomic_t *stop, struct fc_err 
 		}
 		rd_kafka_message_destroy(m);
 	}
-	/* Shutdown: every session stops and sends its final report. */
+	/* Shutdown: every session stops and sends its final report, once. */
+	atomic_store(&a->stopping, 1);
 	pthread_mutex_lock(&a->lock);
 	for (struct wk_job *j = a->jobs; j; j = j->next)
 		if (j->session)

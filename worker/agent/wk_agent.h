@@ -24,6 +24,7 @@
 #ifndef WK_AGENT_H
 #define WK_AGENT_H
 
+#include <stdatomic.h>
 #include <signal.h>
 
 #include "fc_err.h"
@@ -38,7 +39,7 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
  * Runs until *stop is set: then every session is stopped, its final report
  * sent, and 0 returned. -1 with err on a fatal Kafka error.
  */
-int wk_agent_run(struct wk_agent *agent, volatile sig_atomic_t *stop, struct fc_err *err);
+int wk_agent_run(struct wk_agent *agent, atomic_int *stop, struct fc_err *err);
 
 /* 1 once the first heartbeat is in Kafka: a create for this host is admitted. */
 int wk_agent_ready(const struct wk_agent *agent);

@@ -68,6 +68,7 @@ static void entry_free(struct wk_journal_entry *e)
 	free(e->path);
 	free(e->report);
 	free(e->spec);
+	free(e->unsent);
 }
 
 /* Decodes lowercase hex; NULL when hex is not that (or out of memory). */
@@ -115,6 +116,22 @@ static int parse_captured(struct wk_journal *j, char **save)
 	return 0;
 }
 
+static int parse_report(struct wk_journal *j, char **save)
+{
+	char *id = strtok_r(NULL, " ", save);
+	char *report = strtok_r(NULL, " \n", save);
+	struct wk_journal_entry *have = id ? find(j, id) : NULL;
+	uint8_t *bytes;
+	size_t len;
+
+	if (!have || !report || !(bytes = from_hex(report, &len)))
+		return -1;
+	free(have->unsent); /* a later report replaces an earlier one */
+	have->unsent = bytes;
+	have->unsent_len = len;
+	return 0;
+}
+
 /* Parses one line into the table. 0, or -1 when it is malformed. */
 static int parse_line(struct wk_journal *j, char *line)
 {
@@ -133,6 +150,8 @@ static int parse_line(struct wk_journal *j, char *line)
 	}
 	if (strcmp(kind, "captured") == 0)
 		return parse_captured(j, &save);
+	if (strcmp(kind, "report") == 0)
+		return parse_report(j, &save);
 	if (strcmp(kind, "start") != 0)
 		return -1;
 	e.session_id = strtok_r(NULL, " ", &save);
@@ -163,6 +182,14 @@ static int format_entry(const struct wk_journal_entry *e, char *out)
 		out = to_hex(out, e->report, e->report_len);
 		*out++ = ' ';
 		out = to_hex(out, e->spec, e->spec_len);
+		*out++ = '\n';
+		*out = '\0';
+	}
+	if (e->unsent) {
+		if (2 * e->unsent_len + strlen(e->session_id) + 16 >= LINE_MAX_LEN)
+			return -1;
+		out += sprintf(out, "report %s ", e->session_id);
+		out = to_hex(out, e->unsent, e->unsent_len);
 		*out++ = '\n';
 		*out = '\0';
 	}
@@ -463,6 +490,40 @@ int wk_journal_captured(struct wk_journal *j, const char *session_id, const uint
 		}
 	}
 	pthread_mutex_unlock(&j->lock);
+	free(line);
+	return rc;
+}
+
+int wk_journal_report(struct wk_journal *j, const char *session_id, const uint8_t *report,
+		      size_t report_len, struct fc_err *err)
+{
+	size_t need = strlen(session_id) + 2 * report_len + 16;
+	char *line = need < LINE_MAX_LEN ? malloc(need) : NULL;
+	uint8_t *copy = malloc(report_len + 1);
+	int rc;
+
+	if (!line || !copy) {
+		fc_err_set(err, FC_ERR_INVALID,
+			   "journal: session %.64s: the report is too large to record", session_id);
+		free(line);
+		free(copy);
+		return -1;
+	}
+	char *p = line + sprintf(line, "report %s ", session_id);
+	p = to_hex(p, report, report_len);
+	strcpy(p, "\n");
+	memcpy(copy, report, report_len);
+	pthread_mutex_lock(&j->lock);
+	rc = append(j, line, err);
+	struct wk_journal_entry *e = find(j, session_id);
+	if (rc == 0 && e) {
+		free(e->unsent);
+		e->unsent = copy;
+		e->unsent_len = report_len;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&j->lock);
+	free(copy);
 	free(line);
 	return rc;
 }

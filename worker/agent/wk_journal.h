@@ -8,6 +8,7 @@
  *
  *   start SESSION_ID SUBSCRIPTION REGION NAME START_MS PATH
  *   captured SESSION_ID REPORT SPEC
+ *   report SESSION_ID REPORT
  *   final SESSION_ID
  *
  * (session ids, tenants and names hold no blank; the path is the rest of
@@ -15,9 +16,12 @@
  * are about to be uploaded: REPORT is the final report as it will be sent
  * (files without blob URLs) and SPEC the session's CaptureSpec, both packed
  * protobuf in hex. The spec may hold the request's SAS token, which is why
- * the journal is mode 0600 in a state.dir only the worker reads.
+ * the journal is mode 0600 in a state.dir only the worker reads. "report" is
+ * written when the final report is ready (uploads done): REPORT is that
+ * report, and "final" follows only once Kafka has acknowledged it.
  *
- * At start-up the agent finishes the upload of every session with a
+ * At start-up the agent sends again the report of every session with a
+ * "report" and no "final", finishes the upload of every session with a
  * "captured" and no "final" and sends its report, reports every other
  * session with a "start" and no "final" as Stopped/AgentRestarted, and never
  * runs a START job whose session is in the journal.
@@ -47,6 +51,8 @@ struct wk_journal_entry {
 	char *path;
 	uint8_t *report, *spec; /* "captured": packed protobuf, else NULL */
 	size_t report_len, spec_len;
+	uint8_t *unsent; /* "report": the final report not yet acknowledged, else NULL */
+	size_t unsent_len;
 	int final;
 };
 
@@ -70,6 +76,9 @@ int wk_journal_started(struct wk_journal *j, const char *session_id, const char 
 int wk_journal_captured(struct wk_journal *j, const char *session_id, const uint8_t *report,
 			size_t report_len, const uint8_t *spec, size_t spec_len,
 			struct fc_err *err);
+/* Records the final report about to be sent (packed protobuf). */
+int wk_journal_report(struct wk_journal *j, const char *session_id, const uint8_t *report,
+		      size_t report_len, struct fc_err *err);
 int wk_journal_finished(struct wk_journal *j, const char *session_id, struct fc_err *err);
 
 #endif
