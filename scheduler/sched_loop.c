@@ -337,9 +337,9 @@ static int abort_batch(struct sched_loop *loop, const char *why, struct fc_err *
 	loop->txn_open = 0;
 	loop->batch_failed = 0;
 	loop->aborts++;
-	if (loop->ops.aborted)
-		loop->ops.aborted(loop->ops.opaque);
 	drop_batch(loop);
+	if (loop->ops.aborted && loop->ops.aborted(loop->ops.opaque, err) != 0)
+		return -1;
 	return rewind_to_committed(loop, err);
 }
 
@@ -354,6 +354,8 @@ static int commit_batch(struct sched_loop *loop, struct fc_err *err)
 
 	if (loop->batch_failed)
 		return abort_batch(loop, "a record could not be produced", err);
+	if (loop->ops.sound && !loop->ops.sound(loop->ops.opaque))
+		return abort_batch(loop, "the batch lost part of a decision", err);
 	if (loop->batch_count) {
 		rd_kafka_consumer_group_metadata_t *cgmd =
 			rd_kafka_consumer_group_metadata(loop->consumer);
@@ -454,9 +456,16 @@ int sched_loop_run(struct sched_loop *loop, atomic_int *stop, struct fc_err *err
 			last_tick = mono;
 		}
 		if (!loop->txn_open && !loop->batch_count) {
-			/* The timers changed nothing. */
-			if (loop->ops.committed)
+			/* The timers emitted nothing: undo what they changed if they
+			 * lost part of it, else keep it. */
+			if (loop->ops.sound && !loop->ops.sound(loop->ops.opaque)) {
+				if (loop->ops.aborted && loop->ops.aborted(loop->ops.opaque, err)) {
+					rc = -1;
+					break;
+				}
+			} else if (loop->ops.committed) {
 				loop->ops.committed(loop->ops.opaque);
+			}
 			continue;
 		}
 		if (loop->ops.flush)

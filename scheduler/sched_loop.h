@@ -48,9 +48,12 @@ struct sched_loop_ops {
 		      int64_t now_ms);
 	void (*tick)(void *opaque, int64_t now_ms);  /* may be NULL */
 	void (*flush)(void *opaque, int64_t now_ms); /* before commit; may be NULL */
-	void (*committed)(void *opaque);	     /* may be NULL */
-	void (*aborted)(void *opaque);		     /* may be NULL */
-	void (*idle)(void *opaque);		     /* every round; may be NULL */
+	/* 1 when the batch may commit, else it is aborted; may be NULL. */
+	int (*sound)(void *opaque);
+	void (*committed)(void *opaque); /* may be NULL */
+	/* The transaction aborted. 0, or -1 with err: the run ends. May be NULL. */
+	int (*aborted)(void *opaque, struct fc_err *err);
+	void (*idle)(void *opaque); /* every round; may be NULL */
 };
 
 struct sched_loop_config {

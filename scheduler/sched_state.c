@@ -11,6 +11,7 @@
 #include "sched_state.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,9 @@ struct sched_state {
 	struct sched_key *touched;
 	size_t key_count;
 	size_t emitted;
+	/* This batch dropped a record or a decision on out-of-memory: it must
+	 * not commit (see sched_state_sound). */
+	int lost;
 	struct sched_stats stats, pending; /* committed; this batch's */
 };
 
@@ -60,6 +64,22 @@ static void count(uint64_t *table, int code)
 }
 
 /* ------------------------------------------------------------ messages */
+
+/* Logs why the batch lost part of a decision and marks it to be aborted. */
+static void lose(struct sched_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void lose(struct sched_state *st, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	FC_ERROR("sched", "%s: the batch will be aborted and its inputs read again", why);
+	st->lost = 1;
+}
 
 static void *dup_message(const ProtobufCMessage *msg)
 {
@@ -82,7 +102,7 @@ static void emit_message(struct sched_state *st, enum fc_topic topic, int32_t pa
 	uint8_t stack[4096], *buf = stack;
 
 	if (msg && len > sizeof(stack) && !(buf = malloc(len))) {
-		FC_ERROR("sched", "out of memory packing a %s record", fc_topic_suffix(topic));
+		lose(st, "out of memory packing a %s record", fc_topic_suffix(topic));
 		return;
 	}
 	if (msg)
@@ -208,7 +228,7 @@ static void mutate(struct sched_key *k)
 	k->before = malloc(k->before_len ? k->before_len : 1);
 	if (k->before)
 		protobuf_c_message_pack(&k->ls->base, k->before);
-	else
+	else /* only an abort needs the copy: sched_state_rollback then fails */
 		FC_ERROR("sched", "out of memory: an abort of this batch cannot restore %s",
 			 k->key);
 }
@@ -517,8 +537,7 @@ oom:
 		f->spec_digest.len = f->spec_digest.data ? FC_SPEC_DIGEST_LEN : 0;
 		protobuf_c_message_free_unpacked(&f->base, NULL);
 	}
-	FC_ERROR("sched", "out of memory: %s/%s will not be recognised by a repeated create",
-		 k->key, e->spec->name);
+	lose(st, "out of memory keeping %s/%s for a repeated create", k->key, e->spec->name);
 }
 
 static void start_cooldown(struct sched_state *st, struct sched_key *k, const entry_t *e,
@@ -620,7 +639,7 @@ static void admit_queued(struct sched_state *st, struct sched_key *k, int64_t no
 		}
 		e->queue_deadline_ms = 0;
 		if (push(&ls->active, &ls->n_active, e) != 0) {
-			FC_ERROR("sched", "out of memory admitting %s/%s", k->key, e->spec->name);
+			lose(st, "out of memory admitting %s/%s", k->key, e->spec->name);
 			free_entry(e);
 			continue;
 		}
@@ -730,7 +749,7 @@ static void create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Ca
 	}
 	return;
 oom:
-	FC_ERROR("sched", "out of memory admitting %s/%s", k->key, spec ? spec->name : "?");
+	lose(st, "out of memory admitting %s/%s", k->key, spec ? spec->name : "?");
 	if (e && !e->spec_digest.data)
 		e->spec_digest.len = 0;
 	free_entry(e);
@@ -976,7 +995,7 @@ static void apply_command(struct sched_state *st, int32_t partition, const char 
 	}
 	snprintf(key, sizeof(key), "%s/%s", sub, region);
 	if (!(k = touch_key(st, partition, key))) {
-		FC_ERROR("sched", "out of memory for key %s", key);
+		lose(st, "out of memory for key %s", key);
 		return;
 	}
 	if (strcmp(key, msg_key) != 0) {
@@ -1243,8 +1262,14 @@ void sched_state_stats(const struct sched_state *st, struct sched_stats *out)
 		}
 }
 
+int sched_state_sound(const struct sched_state *st)
+{
+	return !st->lost;
+}
+
 void sched_state_commit(struct sched_state *st)
 {
+	st->lost = 0;
 	add_stats(&st->stats, &st->pending);
 	memset(&st->pending, 0, sizeof(st->pending));
 	for (struct sched_key *k = st->touched, *next; k; k = next) {
@@ -1254,8 +1279,11 @@ void sched_state_commit(struct sched_state *st)
 	st->touched = NULL;
 }
 
-void sched_state_rollback(struct sched_state *st)
+int sched_state_rollback(struct sched_state *st)
 {
+	int restored = 1;
+
+	st->lost = 0;
 	memset(&st->pending, 0, sizeof(st->pending));
 	for (struct sched_key *k = st->touched, *next; k; k = next) {
 		next = k->next_touched;
@@ -1273,9 +1301,11 @@ void sched_state_rollback(struct sched_state *st)
 				k->ls = ls;
 			} else {
 				FC_ERROR("sched", "cannot restore %s after an abort", k->key);
+				restored = 0;
 			}
 		}
 		end_batch(k);
 	}
 	st->touched = NULL;
+	return restored ? 0 : -1;
 }

@@ -123,11 +123,23 @@ size_t sched_state_tick(struct sched_state *st, int64_t now_ms);
 /* Emits the LedgerState of every key touched since the last commit. */
 size_t sched_state_flush(struct sched_state *st, int64_t now_ms);
 
+/*
+ * 1 when the batch may commit; 0 when it dropped a record or a decision (out
+ * of memory): its transaction must then abort, so that no partial decision is
+ * ever committed and its inputs are read again.
+ */
+int sched_state_sound(const struct sched_state *st);
+
 /* The batch committed: forget the copies. */
 void sched_state_commit(struct sched_state *st);
 
-/* The batch aborted: every touched key gets its state from before the batch. */
-void sched_state_rollback(struct sched_state *st);
+/*
+ * The batch aborted: every touched key gets its state from before the batch.
+ * Returns 0, or -1 when a key could not be restored (out of memory): the
+ * state then differs from the ledger, and the instance must stop and replay
+ * it rather than decide anything more.
+ */
+int sched_state_rollback(struct sched_state *st);
 
 /* Counts for logs and tests. */
 size_t sched_state_key_count(const struct sched_state *st);

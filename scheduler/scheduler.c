@@ -106,12 +106,22 @@ static void committed(void *opaque)
 	update_metrics(s, 1);
 }
 
-static void aborted(void *opaque)
+static int sound(void *opaque)
+{
+	return sched_state_sound(((struct scheduler *)opaque)->state);
+}
+
+static int aborted(void *opaque, struct fc_err *err)
 {
 	struct scheduler *s = opaque;
 
-	sched_state_rollback(s->state);
+	int rc = sched_state_rollback(s->state);
 	update_metrics(s, 0);
+	if (rc != 0)
+		fc_err_set(err, FC_ERR_FATAL,
+			   "an aborted batch could not be undone in memory: exiting, so that a "
+			   "restart replays the ledger");
+	return rc;
 }
 
 static void idle(void *opaque)
@@ -189,6 +199,7 @@ static int start(struct scheduler *s, struct fc_err *err)
 		.apply = apply,
 		.tick = tick,
 		.flush = flush,
+		.sound = sound,
 		.committed = committed,
 		.aborted = aborted,
 		.idle = idle,
