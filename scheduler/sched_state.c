@@ -312,6 +312,26 @@ int sched_state_load(struct sched_state *st, int32_t partition, const char *key,
 	return 0;
 }
 
+void sched_state_renew_leases(struct sched_state *st, const int32_t *partitions, size_t count,
+			      int64_t now_ms)
+{
+	int64_t floor = now_ms + st->policy.lease_grace_ms;
+
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket) {
+			size_t i = 0;
+			while (i < count && partitions[i] != k->partition)
+				i++;
+			if (i == count)
+				continue;
+			for (size_t a = 0; a < k->ls->n_active; a++) {
+				entry_t *e = k->ls->active[a];
+				if (e->lease_deadline_ms && e->lease_deadline_ms < floor)
+					e->lease_deadline_ms = floor;
+			}
+		}
+}
+
 void sched_state_drop_partition(struct sched_state *st, int32_t partition)
 {
 	sched_state_commit(st); /* no batch is open across a revocation */

@@ -109,6 +109,15 @@ int sched_state_load(struct sched_state *st, int32_t partition, const char *key,
 void sched_state_drop_partition(struct sched_state *st, int32_t partition);
 
 /*
+ * After the keys of these partitions were loaded: every active session's
+ * lease runs at least lease.grace.s from now. The new owner has not yet read
+ * what the workers reported while nobody did (a failover, a rebalance, Kafka
+ * itself away), so a lease that ran out meanwhile says nothing about them.
+ */
+void sched_state_renew_leases(struct sched_state *st, const int32_t *partitions, size_t count,
+			      int64_t now_ms);
+
+/*
  * Applies one input record of topic (commands, alerts or results) read from
  * partition. Malformed records are logged and skipped. Returns the number of
  * records emitted.

@@ -57,6 +57,7 @@ static int on_assign(void *opaque, const int32_t *partitions, size_t count, stru
 	if (fc_kafka_read_to_end(s->ledger_reader, s->ledger_topic, partitions, count, 120000,
 				 load_ledger_record, s, err) != 0)
 		return -1;
+	sched_state_renew_leases(s->state, partitions, count, fc_wall_ms());
 	FC_INFO("sched", "ledger replayed: %zu partitions, %zu quota keys in %lld ms", count,
 		sched_state_key_count(s->state), (long long)(fc_mono_ms() - started));
 	return 0;

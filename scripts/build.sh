@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Configures and builds fleetcap into build/release (or build/asan with
-# --sanitize: ASan + UBSan, Debug). Prints the build folder on stdout.
+# Configures and builds fleetcap into build/release, or with --sanitize into
+# build/asan (ASan + UBSan, Debug), or with --tsan into build/tsan
+# (ThreadSanitizer, optimised with debug info). Prints the build folder on
+# stdout.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 dir="$root/build/release"
 args=(-DCMAKE_BUILD_TYPE=Release)
-if [[ ${1:-} == --sanitize ]]; then
+case ${1:-} in
+--sanitize)
 	dir="$root/build/asan"
-	args=(-DCMAKE_BUILD_TYPE=Debug -DFLEETCAP_SANITIZE=ON)
-fi
+	args=(-DCMAKE_BUILD_TYPE=Debug -DFLEETCAP_SANITIZE=address)
+	;;
+--tsan)
+	dir="$root/build/tsan"
+	args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEETCAP_SANITIZE=thread)
+	;;
+esac
 cmake -S "$root" -B "$dir" "${args[@]}" >&2
 cmake --build "$dir" -j "$(nproc)" >&2
 echo "$dir"

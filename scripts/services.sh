@@ -184,6 +184,8 @@ fetch_playwright() {
 print_exports() {
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
 	echo "export FLEETCAP_AZURITE=$(cat "$run/azurite.url")"
+	# The broker's process group, for tests that pause Kafka (SIGSTOP).
+	echo "export FLEETCAP_KAFKA_PID=$(cat "$run/kafka.pid")"
 	# Tests that stop and restart a storage endpoint run their own instance.
 	echo "export FLEETCAP_AZURITE_BIN=$azurite_dir/node_modules/.bin/azurite-blob"
 	echo "export FLEETCAP_PLAYWRIGHT=$playwright_dir/node_modules/playwright-core"

@@ -19,14 +19,16 @@ struct it_fleet {
 	char prefix[64];
 	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
 	rd_kafka_t *producer;
-	pthread_t status_thread, worker_thread;
+	pthread_t status_thread, worker_thread, results_thread;
 	atomic_int running;
-	int auto_finish;
+	atomic_int auto_finish;
 	pthread_mutex_t lock;
 	it_status_t **statuses;
 	size_t n_statuses, cap_statuses;
 	Fleetcap__V1__Job **jobs;
 	size_t n_jobs, cap_jobs;
+	Fleetcap__V1__CaptureReport **reports; /* every report in results */
+	size_t n_reports, cap_reports;
 	uint64_t counter;
 };
 
@@ -132,6 +134,43 @@ static void *status_main(void *opaque)
 	return NULL;
 }
 
+static void *results_main(void *opaque)
+{
+	struct it_fleet *f = opaque;
+	rd_kafka_t *rk = reader_of(f, FC_TOPIC_RESULTS);
+
+	while (f->running) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (!m)
+			continue;
+		if (!m->err && m->payload && m->len) {
+			Fleetcap__V1__CaptureReport *r =
+				fleetcap__v1__capture_report__unpack(NULL, m->len, m->payload);
+			if (r) {
+				pthread_mutex_lock(&f->lock);
+				push((void ***)&f->reports, &f->n_reports, &f->cap_reports, r);
+				pthread_mutex_unlock(&f->lock);
+			}
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return NULL;
+}
+
+size_t it_fleet_reports(struct it_fleet *f, const char *name, int kind)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->n_reports; i++)
+		n += (int)f->reports[i]->kind == kind && f->reports[i]->name &&
+		     strcmp(f->reports[i]->name, name) == 0;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
 static void report(struct it_fleet *f, const Fleetcap__V1__Job *job, int kind, int stop_reason,
 		   uint64_t seq, const Fleetcap__V1__CaptureSpec *spec)
 {
@@ -221,6 +260,7 @@ struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int par
 	f->running = 1;
 	pthread_create(&f->status_thread, NULL, status_main, f);
 	pthread_create(&f->worker_thread, NULL, worker_main, f);
+	pthread_create(&f->results_thread, NULL, results_main, f);
 	return f;
 }
 
@@ -229,6 +269,10 @@ void it_fleet_stop(struct it_fleet *f)
 	f->running = 0;
 	pthread_join(f->status_thread, NULL);
 	pthread_join(f->worker_thread, NULL);
+	pthread_join(f->results_thread, NULL);
+	for (size_t i = 0; i < f->n_reports; i++)
+		fleetcap__v1__capture_report__free_unpacked(f->reports[i], NULL);
+	free(f->reports);
 	rd_kafka_flush(f->producer, 10000);
 	rd_kafka_destroy(f->producer);
 	for (size_t i = 0; i < f->n_statuses; i++)

@@ -77,6 +77,9 @@ it_status_t *it_fleet_wait_state(struct it_fleet *f, const char *key, int state,
 /* START (or STOP) jobs seen so far whose session or spec names name (NULL = all). */
 size_t it_fleet_jobs(struct it_fleet *f, int kind, const char *name);
 
+/* Reports of kind (FLEETCAP__V1__REPORT_KIND__…) for the capture name seen in results so far. */
+size_t it_fleet_reports(struct it_fleet *f, const char *name, int kind);
+
 /* Copies of every status record / job seen so far (caller frees the array only). */
 size_t it_fleet_statuses(struct it_fleet *f, it_status_t ***out);
 size_t it_fleet_all_jobs(struct it_fleet *f, Fleetcap__V1__Job ***out);

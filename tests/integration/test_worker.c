@@ -547,6 +547,79 @@ static void test_other_tenant_cannot_target(void **state)
 	assert_int_equal(log_count(worker_log, "/t9"), 0);
 }
 
+/*
+ * Kafka goes away (the broker paused) while a session ends: the final report
+ * times out in the worker (message.timeout.ms 3 s), is not journaled final,
+ * and is sent again until Kafka is back. The session ends TimeExceeded, not
+ * AgentStopped, and results hold its final report exactly once.
+ */
+static void test_final_report_waits_for_kafka(void **state)
+{
+	const char *settings[32];
+	char req[33], log[256];
+	size_t n = 0;
+	(void)state;
+
+	pid_t kafka = (pid_t)atol(it_require_env("FLEETCAP_KAFKA_PID"));
+	assert_true(kafka > 1);
+	assert_int_equal(it_sched_stop(worker, SIGTERM), 0);
+	for (; worker_settings[n]; n++)
+		settings[n] = worker_settings[n];
+	settings[n++] = "kafka.message.timeout.ms=3000";
+	if (getenv("FLEETCAP_TEST_KAFKA_DEBUG")) {
+		settings[n++] = "kafka.debug=eos,msg,broker,protocol,topic,metadata";
+		settings[n++] = "log.level=debug";
+	}
+	settings[n] = NULL;
+	worker = it_daemon_start(fleet, unprivileged, FLEETCAP_WORKER_BIN, "worker-kafka-away",
+				 settings, log, sizeof(log));
+	snprintf(worker_log, sizeof(worker_log), "%s", log); /* for teardown */
+	if (it_sched_wait_log(log, "capturing under", 60) != 0)
+		fail_msg("the worker did not start; see %s", log);
+
+	create("t11", 3, req);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t11", RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(kill(-kafka, SIGSTOP), 0);
+	/* The session ends at its time limit; its report times out at least once. */
+	int timed_out = it_sched_wait_log(log, "the final report is not in Kafka", 60);
+	sleep(2);
+	assert_int_equal(kill(-kafka, SIGCONT), 0);
+	if (timed_out != 0)
+		fail_msg("the final report of t11 never timed out; see %s", log);
+
+	s = it_fleet_wait_state(fleet, "sub-w/r1/t11", STOPPED, 120);
+	if (!s) {
+		it_status_t **all;
+		size_t n_all = it_fleet_statuses(fleet, &all);
+		for (size_t i = 0; i < n_all; i++)
+			if (strcmp(all[i]->name, "t11") == 0)
+				fprintf(stderr, "t11: state %d, stop reason %d, error %d\n",
+					all[i]->state, all[i]->stop_reason, all[i]->error);
+		free(all);
+		fail_msg("t11 did not end Stopped after Kafka came back; see %s and %s", log,
+			 sched_log);
+	}
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_int_equal(s->n_files, 1);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* Once in results: the timed-out sends never reached Kafka. */
+	sleep(2);
+	assert_int_equal(
+		it_fleet_reports(fleet, "t11", FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED), 1);
+	/* Journaled final once delivered: a restart does not send it again. */
+	assert_int_equal(it_sched_stop(worker, SIGTERM), 0);
+	worker = it_daemon_start(fleet, unprivileged, FLEETCAP_WORKER_BIN, "worker-after-kafka",
+				 worker_settings, worker_log, sizeof(worker_log));
+	if (it_sched_wait_log(worker_log, "capturing under", 60) != 0)
+		fail_msg("the worker did not start again; see %s", worker_log);
+	sleep(2);
+	assert_int_equal(log_count(worker_log, "t11#"), 0);
+	assert_int_equal(
+		it_fleet_reports(fleet, "t11", FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FINISHED), 1);
+}
+
 static void test_worker_killed_and_restarted(void **state)
 {
 	char req[33], restarted_log[256];
@@ -632,8 +705,12 @@ int main(void)
 		cmocka_unit_test(test_upload_resumed_after_crash),
 		cmocka_unit_test(test_alert_to_capture),
 		cmocka_unit_test(test_other_tenant_cannot_target),
+		cmocka_unit_test(test_final_report_waits_for_kafka),
 		cmocka_unit_test(test_worker_killed_and_restarted),
 		cmocka_unit_test(test_worker_killed_for_good),
 	};
+	/* FLEETCAP_TEST_FILTER=test_name runs one test (a pattern with * and ?). */
+	if (getenv("FLEETCAP_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("FLEETCAP_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

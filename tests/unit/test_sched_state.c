@@ -615,6 +615,41 @@ static void test_out_of_memory_never_commits_half(void **state)
 	assert_true(unsound >= 3);
 }
 
+/*
+ * A new owner of a key (failover, rebalance) gives every active session a
+ * fresh lease.grace.s: a lease that ran out while nobody read the workers'
+ * reports says nothing about them.
+ */
+static void test_leases_renewed_on_takeover(void **state)
+{
+	struct sched_state *st = new_state(1);
+	const int32_t partitions[] = {0};
+	(void)state;
+
+	create(st, "a", "r1", T0); /* time limit 60 s: lease until T0 + 70 s */
+	sched_state_flush(st, T0 + 1);
+	sched_state_commit(st);
+	struct record *ledger = &records[n_records - 1];
+	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
+	size_t len = ledger->len;
+	uint8_t *value = malloc(len);
+	memcpy(value, ledger->value, len);
+	sched_state_destroy(st);
+
+	/* Taken over long after the lease ran out. */
+	const int64_t later = T0 + 600000;
+	st = new_state(1);
+	assert_int_equal(sched_state_load(st, 0, KEY, value, len), 0);
+	free(value);
+	sched_state_renew_leases(st, partitions, 1, later);
+	sched_state_tick(st, later + 9000);
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+	sched_state_tick(st, later + 10001); /* no word from the worker for the grace */
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	expect_last(ERROR, E_AGENT, "r1");
+	sched_state_destroy(st);
+}
+
 static void test_dead_worker(void **state)
 {
 	struct sched_state *st = new_state(10);
@@ -786,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_dead_worker),
 		cmocka_unit_test(test_rollback_and_restore),
 		cmocka_unit_test(test_out_of_memory_never_commits_half),
+		cmocka_unit_test(test_leases_renewed_on_takeover),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_alert_names),
 		cmocka_unit_test(test_rules_errors),

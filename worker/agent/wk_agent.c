@@ -134,14 +134,20 @@ static int deliver(struct wk_agent *a, const char *key, const ProtobufCMessage *
 {
 	int64_t pause_ms = 1000;
 
-	for (;;) {
+	for (int attempt = 1;; attempt++) {
 		struct delivery d = {.state = DELIVERY_PENDING};
 		rd_kafka_resp_err_t e = produce_tracked(a, FC_TOPIC_RESULTS, key, msg, &d);
 		if (!e) {
 			while (atomic_load(&d.state) == DELIVERY_PENDING)
 				rd_kafka_poll(a->producer, 100);
-			if (atomic_load(&d.state) == DELIVERY_DONE)
+			if (atomic_load(&d.state) == DELIVERY_DONE) {
+				if (attempt > 1)
+					FC_INFO("worker",
+						"session %s: the final report is in Kafka "
+						"(attempt %d)",
+						session_id, attempt);
 				return 0;
+			}
 			e = d.err;
 		}
 		if (atomic_load(&a->stopping)) {
