@@ -273,6 +273,12 @@ static int start_uploader(struct wk_job *job, struct fc_err *err)
 		.keys = a->keys,
 		.n_keys = a->n_keys,
 		.metrics = a->metrics,
+		/* A ring keeps file_count files on disk; the uploader may hold as
+		 * many more (see wk_uploader.h). */
+		.held_max = job->spec->ring
+				    ? (job->spec->ring->file_count ? job->spec->ring->file_count
+								   : FC_FILE_COUNT_DEFAULT)
+				    : 0,
 	};
 
 	job->uploader = wk_uploader_start(&uc, err);

@@ -31,6 +31,8 @@ struct wk_uploader {
 	struct wk_uploaded *done; /* what finish hands out */
 	int closing, failed;
 	struct fc_err err; /* the first failure */
+	size_t held;	   /* items with an open fd */
+	size_t dropped;	   /* files closed unuploaded to respect held_max */
 };
 
 /* Uploads item; called without the lock. 0, or -1 with err. */
@@ -76,15 +78,18 @@ static void *run(void *opaque)
 		if (u->next == u->count)
 			break; /* closing, and nothing left */
 		struct item it = u->items[u->next];
-		int skip = u->failed;
+		int skip = u->failed || it.fd == -2; /* -2: dropped, see drop_oldest */
 		pthread_mutex_unlock(&u->lock);
 		struct fc_err err;
 		int rc = skip ? 0 : upload(u, &it, &err);
+		if (skip)
+			it.file.blob_url[0] = '\0';
 		if (it.fd >= 0)
 			close(it.fd);
 		pthread_mutex_lock(&u->lock);
 		u->items[u->next].file = it.file;
 		u->items[u->next].fd = -1;
+		u->held -= it.fd >= 0;
 		u->next++;
 		if (rc != 0 && !u->failed) {
 			u->failed = 1;
@@ -112,6 +117,8 @@ struct wk_uploader *wk_uploader_start(const struct wk_uploader_config *config, s
 	snprintf(u->session_id, sizeof(u->session_id), "%s", config->session_id);
 	sc.sas = u->sas;
 	azblob_upload_config_default(&sc.upload);
+	if (config->retry_window_s)
+		sc.upload.retry_window_s = config->retry_window_s;
 	if (!(u->sink = sink_azblob_open(&sc, err))) {
 		free(u->sas);
 		free(u);
@@ -129,6 +136,28 @@ struct wk_uploader *wk_uploader_start(const struct wk_uploader_config *config, s
 		return NULL;
 	}
 	return u;
+}
+
+/*
+ * Closes the oldest file still waiting (not the one being uploaded), so the
+ * host holds at most held_max waiting files. Called with the lock held.
+ */
+static void drop_oldest(struct wk_uploader *u)
+{
+	for (size_t i = u->next + 1; i < u->count; i++) {
+		struct item *it = &u->items[i];
+		if (it->fd < 0)
+			continue;
+		close(it->fd);
+		it->fd = -2;
+		u->held--;
+		if (u->dropped++ == 0)
+			FC_WARN("worker",
+				"session %s: storage is %zu files behind: %s and any later file "
+				"dropped this way are not uploaded",
+				u->session_id, u->config.held_max, it->file.path);
+		return;
+	}
 }
 
 void wk_uploader_add(struct wk_uploader *u, const struct wk_file *file)
@@ -155,8 +184,24 @@ void wk_uploader_add(struct wk_uploader *u, const struct wk_file *file)
 		u->cap = cap;
 	}
 	u->items[u->count++] = it;
+	u->held += it.fd >= 0;
+	/* items[next] is being uploaded (or is about to be): the rest wait. */
+	while (u->config.held_max && u->held > u->config.held_max + 1 && u->next + 1 < u->count) {
+		size_t before = u->held;
+		drop_oldest(u);
+		if (u->held == before)
+			break; /* nothing left to drop */
+	}
 	pthread_cond_broadcast(&u->changed);
 	pthread_mutex_unlock(&u->lock);
+}
+
+size_t wk_uploader_held(struct wk_uploader *u)
+{
+	pthread_mutex_lock(&u->lock);
+	size_t held = u->held;
+	pthread_mutex_unlock(&u->lock);
+	return held;
 }
 
 int wk_uploader_finish(struct wk_uploader *u, const struct wk_uploaded **files, size_t *n,
@@ -178,7 +223,12 @@ int wk_uploader_finish(struct wk_uploader *u, const struct wk_uploaded **files, 
 	*n = u->done ? u->count : 0;
 	if (u->failed)
 		*err = u->err;
-	return u->failed ? -1 : 0;
+	else if (u->dropped)
+		fc_err_set(err, FC_ERR_FATAL,
+			   "%zu of %zu files were not uploaded: storage fell more than %zu files "
+			   "behind the capture, and the worker holds no more than that",
+			   u->dropped, u->count, u->config.held_max);
+	return u->failed || u->dropped ? -1 : 0;
 }
 
 void wk_uploader_free(struct wk_uploader *u)

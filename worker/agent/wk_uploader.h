@@ -12,6 +12,13 @@
  *
  * After the first failed upload the rest are skipped (the session ends
  * FAILED/StorageFailed, naming that file); what was uploaded stays listed.
+ *
+ * Files held open take disk space even once the ring deleted them, so their
+ * number is bounded: at most held_max files wait (besides the one being
+ * uploaded). When storage falls further behind (an outage, a slow link), the
+ * oldest waiting file is dropped: closed, never uploaded, listed without a
+ * blob URL, and the session ends FAILED/StorageFailed saying how many. A ring
+ * of N files of S bytes thus holds at most (2N + 1) x S bytes on the host.
  */
 #ifndef WK_UPLOADER_H
 #define WK_UPLOADER_H
@@ -33,6 +40,8 @@ struct wk_uploader_config {
 	const struct azblob_key *keys;
 	size_t n_keys;
 	struct wk_metrics *metrics; /* may be NULL */
+	size_t held_max;	    /* files waiting, held open; 0 = no bound */
+	unsigned retry_window_s;    /* per upload; 0 = the default */
 };
 
 /* One file as it ends up: its local path, blob URL (no secret), size, sha256. */
@@ -56,6 +65,9 @@ void wk_uploader_add(struct wk_uploader *u, const struct wk_file *file);
  */
 int wk_uploader_finish(struct wk_uploader *u, const struct wk_uploaded **files, size_t *n,
 		       struct fc_err *err);
+
+/* Files held open: waiting, or being uploaded. */
+size_t wk_uploader_held(struct wk_uploader *u);
 
 void wk_uploader_free(struct wk_uploader *u);
 
