@@ -11,7 +11,7 @@
 struct api_metrics {
 	struct fc_metrics *registry;
 	struct api_view *view;
-	struct fc_metric *requests, *send_failures, *captures;
+	struct fc_metric *requests, *send_failures, *captures, *view_entries;
 };
 
 struct api_metrics *api_metrics_new(struct api_view *view)
@@ -30,6 +30,9 @@ struct api_metrics *api_metrics_new(struct api_view *view)
 					      "Commands Kafka did not take (answered 503).", NULL);
 	m->captures = fc_metrics_gauge(m->registry, "fleetcap_api_captures",
 				       "Captures in the status view, by status.", "status");
+	m->view_entries =
+		fc_metrics_gauge(m->registry, "fleetcap_api_view_entries",
+				 "Statuses held in memory: one per capture not deleted.", NULL);
 	return m;
 }
 
@@ -67,5 +70,6 @@ char *api_metrics_text(void *opaque)
 	api_view_count_states(m->view, counts);
 	for (int s = 0; s < 5; s++)
 		fc_metric_set(m->captures, (double)counts[s], fc_state_name(s));
+	fc_metric_set(m->view_entries, (double)api_view_entries(m->view));
 	return fc_metrics_text(m->registry);
 }

@@ -20,7 +20,7 @@ struct entry {
 	char *key;
 	uint8_t *value; /* packed CaptureStatus */
 	size_t len;
-	int state, deleted;
+	int state;
 	struct entry *next;
 };
 
@@ -39,6 +39,7 @@ struct api_view {
 	struct entry *buckets[BUCKETS];
 	struct answer answers[ANSWERS];
 	size_t next_answer;
+	size_t entries; /* captures held: the ones not deleted */
 	int32_t partitions;
 	unsigned char *at_end; /* per partition: its end was reached once */
 	int32_t ended;
@@ -68,6 +69,24 @@ static uint8_t *copy(const void *p, size_t len)
 	return out;
 }
 
+/* Forgets key (a deleted capture), so the view holds only captures that
+ * exist, as the compacted topic does. Called with the lock held. */
+static void forget(struct api_view *v, const char *key)
+{
+	struct entry **p = &v->buckets[hash(key)];
+
+	while (*p && strcmp((*p)->key, key) != 0)
+		p = &(*p)->next;
+	if (!*p)
+		return;
+	struct entry *e = *p;
+	*p = e->next;
+	free(e->key);
+	free(e->value);
+	free(e);
+	v->entries--;
+}
+
 /* Stores one record; called with the lock held. */
 static void apply(struct api_view *v, const rd_kafka_message_t *m)
 {
@@ -78,14 +97,8 @@ static void apply(struct api_view *v, const rd_kafka_message_t *m)
 		return;
 	memcpy(key, m->key, m->key_len);
 	key[m->key_len] = '\0';
-	e = find(v, key);
 	if (!m->payload) { /* tombstone */
-		if (e) {
-			e->deleted = 1;
-			free(e->value);
-			e->value = NULL;
-			e->len = 0;
-		}
+		forget(v, key);
 		return;
 	}
 	api_status_t *s = fleetcap__v1__capture_status__unpack(NULL, m->len, m->payload);
@@ -93,7 +106,11 @@ static void apply(struct api_view *v, const rd_kafka_message_t *m)
 		FC_WARN("api", "status offset %lld does not parse: skipped", (long long)m->offset);
 		return;
 	}
-	if (!e) {
+	e = find(v, key);
+	if (s->deleted) { /* answers below still see it; the view does not */
+		forget(v, key);
+		e = NULL;
+	} else if (!e) {
 		e = calloc(1, sizeof(*e));
 		if (!e || !(e->key = strdup(key))) {
 			free(e);
@@ -102,6 +119,7 @@ static void apply(struct api_view *v, const rd_kafka_message_t *m)
 			unsigned h = hash(key);
 			e->next = v->buckets[h];
 			v->buckets[h] = e;
+			v->entries++;
 		}
 	}
 	if (e) {
@@ -111,7 +129,6 @@ static void apply(struct api_view *v, const rd_kafka_message_t *m)
 			e->value = value;
 			e->len = m->len;
 			e->state = (int)s->state;
-			e->deleted = s->deleted;
 		}
 	}
 	if (s->request_id && *s->request_id) {
@@ -228,7 +245,7 @@ int api_view_wait_ready(struct api_view *v, int timeout_ms)
 /* Called with the lock held. */
 static api_status_t *unpack(const struct entry *e)
 {
-	if (!e || !e->value || e->deleted)
+	if (!e || !e->value)
 		return NULL;
 	return fleetcap__v1__capture_status__unpack(NULL, e->len, e->value);
 }
@@ -323,13 +340,21 @@ int api_view_wait_until(struct api_view *v, const char *key,
 	return ok;
 }
 
+size_t api_view_entries(struct api_view *v)
+{
+	pthread_mutex_lock(&v->lock);
+	size_t n = v->entries;
+	pthread_mutex_unlock(&v->lock);
+	return n;
+}
+
 void api_view_count_states(struct api_view *v, size_t counts[5])
 {
 	memset(counts, 0, 5 * sizeof(counts[0]));
 	pthread_mutex_lock(&v->lock);
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct entry *e = v->buckets[b]; e; e = e->next)
-			if (e->value && !e->deleted && e->state >= 0 && e->state < 5)
+			if (e->value && e->state >= 0 && e->state < 5)
 				counts[e->state]++;
 	pthread_mutex_unlock(&v->lock);
 }

@@ -43,6 +43,12 @@ api_status_t *api_view_wait_answer(struct api_view *v, const char *request_id, i
 int api_view_wait_until(struct api_view *v, const char *key,
 			int (*done)(const api_status_t *s, void *arg), void *arg, int timeout_ms);
 
+/*
+ * Statuses the view holds: one per capture not deleted (a deleted capture's
+ * status is freed), so the view's memory follows the captures that exist.
+ */
+size_t api_view_entries(struct api_view *v);
+
 /* Captures in the view, by state (index: CaptureState), for /metrics. */
 void api_view_count_states(struct api_view *v, size_t counts[5]);
 

@@ -308,11 +308,25 @@ static void test_create_read_list(void **state)
 	done(&h);
 }
 
+/* fleetcap_api_view_entries from /metrics. */
+static double view_entries(void)
+{
+	struct http h;
+
+	call("GET", "/metrics", NULL, NULL, &h);
+	assert_int_equal(h.status, 200);
+	double n = it_metric(h.body, "fleetcap_api_view_entries");
+	done(&h);
+	return n;
+}
+
 static void test_stop_and_delete(void **state)
 {
 	struct http h;
 	(void)state;
 
+	double entries = view_entries();
+	assert_true(entries >= 0);
 	call("PUT", CAPS "/web2", TOKEN_A, GOOD, &h);
 	assert_int_equal(h.status, 201);
 	done(&h);
@@ -334,6 +348,8 @@ static void test_stop_and_delete(void **state)
 	call("DELETE", CAPS "/web2", TOKEN_A, NULL, &h); /* nothing left: done */
 	assert_int_equal(h.status, 204);
 	done(&h);
+	/* The deleted capture's status is freed, not kept in memory. */
+	assert_true(view_entries() == entries);
 }
 
 /* continuousCapture: a ring of the given settings, or of the defaults. */
