@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs the dependencies, runs
-# the unit tests under ASan + UBSan, builds the release, starts Kafka and
-# Azurite (scripts/services.sh), runs every test, and stops the services.
+# the unit tests under ASan + UBSan, builds the release and a ThreadSanitizer
+# build, starts Kafka and Azurite (scripts/services.sh), runs the unit tests,
+# test_worker and test_demo under ThreadSanitizer (any report fails the run),
+# then every test on the release build, and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +20,9 @@ asan=$(bash scripts/build.sh --sanitize)
 echo "== release build"
 build=$(bash scripts/build.sh)
 
+echo "== ThreadSanitizer build"
+tsan=$(bash scripts/build.sh --tsan)
+
 echo "== services"
 services_log="$root/build/services.log"
 stop_services() { bash "$root/scripts/services.sh" stop >>"$services_log" 2>&1 || true; }
@@ -27,6 +32,23 @@ eval "$(bash scripts/services.sh start 2>>"$services_log")" || {
 	exit 1
 }
 echo "FLEETCAP_BROKERS=$FLEETCAP_BROKERS FLEETCAP_AZURITE=$FLEETCAP_AZURITE"
+
+echo "== unit tests, test_worker and test_demo under ThreadSanitizer"
+reports="$root/build/tsan-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+# log_path: every process (the tests, and the daemons and CLI they start)
+# writes its reports to a file of its own, checked below.
+export TSAN_OPTIONS="log_path=$reports/report suppressions=$root/tests/tsan.supp"
+(cd "$tsan" && ctest --output-on-failure -L unit &&
+	ctest --output-on-failure --timeout 900 -R '^(test_worker|test_demo)$')
+unset TSAN_OPTIONS
+if compgen -G "$reports/report*" >/dev/null; then
+	echo "ThreadSanitizer reported:" >&2
+	cat "$reports"/report* >&2
+	exit 1
+fi
+echo "ThreadSanitizer: no report"
 
 echo "== all tests"
 cd "$build"

@@ -1,9 +1,9 @@
 /*
- * The worker's uploader holds a bounded number of files: with storage away
+ * The worker's uploader holds a bounded amount of files: with storage away
  * (a closed port on 127.0.0.1) and a ring that keeps finishing files, no more
- * than held_max files wait open besides the one being uploaded, so the disk a
- * ring takes stays bounded; the session then ends with an upload failure and
- * every file listed, none with a blob URL.
+ * than held_bytes_max bytes of files wait open besides the one being
+ * uploaded, so the disk a ring takes stays bounded; the session then ends
+ * with an upload failure and every file listed, none with a blob URL.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -54,7 +54,7 @@ static void test_held_files_are_bounded(void **state)
 		.blob_url = "http://127.0.0.1:9/devstoreaccount1/caps/ring.pcap",
 		.ring = 1,
 		.sas = "sv=2021-08-06&sp=cw&sig=bm90LWEtc2lnbmF0dXJl",
-		.held_max = held_max,
+		.held_bytes_max = held_max * 1000, /* three of the 1000-byte files */
 		.retry_window_s = 2,
 	};
 	struct wk_uploader *u = wk_uploader_start(&c, &err);

@@ -261,6 +261,24 @@ static void on_progress(void *opaque, const struct wk_counters *counters, double
 	wk_metrics_captured(job->agent->metrics, &job->counted, counters);
 }
 
+/*
+ * What the uploader may hold of a ring's files that wait for storage (see
+ * wk_uploader.h): as much again as the ring keeps on disk, file_count x
+ * file_size, and at least WK_UPLOAD_HELD_MIN so that a burst through a small
+ * ring does not outrun a healthy storage account. A single file needs no
+ * bound: it is held once.
+ */
+#define WK_UPLOAD_HELD_MIN (64ull << 20)
+
+static uint64_t held_bytes_max(const fc_spec_t *spec)
+{
+	if (!spec->ring)
+		return 0;
+	uint64_t count = spec->ring->file_count ? spec->ring->file_count : FC_FILE_COUNT_DEFAULT;
+	uint64_t size = spec->ring->file_size ? spec->ring->file_size : FC_FILE_SIZE_DEFAULT;
+	return count * size > WK_UPLOAD_HELD_MIN ? count * size : WK_UPLOAD_HELD_MIN;
+}
+
 /* The session's uploader (a blob URL names where its files go). 0, or -1 with err. */
 static int start_uploader(struct wk_job *job, struct fc_err *err)
 {
@@ -273,12 +291,7 @@ static int start_uploader(struct wk_job *job, struct fc_err *err)
 		.keys = a->keys,
 		.n_keys = a->n_keys,
 		.metrics = a->metrics,
-		/* A ring keeps file_count files on disk; the uploader may hold as
-		 * many more (see wk_uploader.h). */
-		.held_max = job->spec->ring
-				    ? (job->spec->ring->file_count ? job->spec->ring->file_count
-								   : FC_FILE_COUNT_DEFAULT)
-				    : 0,
+		.held_bytes_max = held_bytes_max(job->spec),
 	};
 
 	job->uploader = wk_uploader_start(&uc, err);

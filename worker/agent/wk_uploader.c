@@ -30,9 +30,10 @@ struct wk_uploader {
 	size_t count, cap, next;  /* next: the first not yet uploaded */
 	struct wk_uploaded *done; /* what finish hands out */
 	int closing, failed;
-	struct fc_err err; /* the first failure */
-	size_t held;	   /* items with an open fd */
-	size_t dropped;	   /* files closed unuploaded to respect held_max */
+	struct fc_err err;   /* the first failure */
+	size_t held;	     /* items with an open fd */
+	uint64_t held_bytes; /* their sizes */
+	size_t dropped;	     /* files closed unuploaded to respect held_bytes_max */
 };
 
 /* Uploads item; called without the lock. 0, or -1 with err. */
@@ -89,7 +90,10 @@ static void *run(void *opaque)
 		pthread_mutex_lock(&u->lock);
 		u->items[u->next].file = it.file;
 		u->items[u->next].fd = -1;
-		u->held -= it.fd >= 0;
+		if (it.fd >= 0) {
+			u->held--;
+			u->held_bytes -= it.file.size;
+		}
 		u->next++;
 		if (rc != 0 && !u->failed) {
 			u->failed = 1;
@@ -138,11 +142,22 @@ struct wk_uploader *wk_uploader_start(const struct wk_uploader_config *config, s
 	return u;
 }
 
+/* Bytes of the files waiting: held, less the one being uploaded. Called
+ * with the lock held. */
+static uint64_t waiting_bytes(const struct wk_uploader *u)
+{
+	uint64_t bytes = u->held_bytes;
+
+	if (u->next < u->count && u->items[u->next].fd >= 0)
+		bytes -= u->items[u->next].file.size;
+	return bytes;
+}
+
 /*
- * Closes the oldest file still waiting (not the one being uploaded), so the
- * host holds at most held_max waiting files. Called with the lock held.
+ * Closes the oldest file still waiting (not the one being uploaded). 0, or
+ * -1 when none waits. Called with the lock held.
  */
-static void drop_oldest(struct wk_uploader *u)
+static int drop_oldest(struct wk_uploader *u)
 {
 	for (size_t i = u->next + 1; i < u->count; i++) {
 		struct item *it = &u->items[i];
@@ -151,13 +166,16 @@ static void drop_oldest(struct wk_uploader *u)
 		close(it->fd);
 		it->fd = -2;
 		u->held--;
+		u->held_bytes -= it->file.size;
 		if (u->dropped++ == 0)
 			FC_WARN("worker",
-				"session %s: storage is %zu files behind: %s and any later file "
-				"dropped this way are not uploaded",
-				u->session_id, u->config.held_max, it->file.path);
-		return;
+				"session %s: storage is more than %llu bytes behind: %s and any "
+				"later file dropped this way are not uploaded",
+				u->session_id, (unsigned long long)u->config.held_bytes_max,
+				it->file.path);
+		return 0;
 	}
+	return -1;
 }
 
 void wk_uploader_add(struct wk_uploader *u, const struct wk_file *file)
@@ -184,14 +202,14 @@ void wk_uploader_add(struct wk_uploader *u, const struct wk_file *file)
 		u->cap = cap;
 	}
 	u->items[u->count++] = it;
-	u->held += it.fd >= 0;
-	/* items[next] is being uploaded (or is about to be): the rest wait. */
-	while (u->config.held_max && u->held > u->config.held_max + 1 && u->next + 1 < u->count) {
-		size_t before = u->held;
-		drop_oldest(u);
-		if (u->held == before)
-			break; /* nothing left to drop */
+	if (it.fd >= 0) {
+		u->held++;
+		u->held_bytes += it.file.size;
 	}
+	/* items[next] is being uploaded (or is about to be): the rest wait. */
+	while (u->config.held_bytes_max && waiting_bytes(u) > u->config.held_bytes_max &&
+	       drop_oldest(u) == 0)
+		;
 	pthread_cond_broadcast(&u->changed);
 	pthread_mutex_unlock(&u->lock);
 }
@@ -225,9 +243,9 @@ int wk_uploader_finish(struct wk_uploader *u, const struct wk_uploaded **files, 
 		*err = u->err;
 	else if (u->dropped)
 		fc_err_set(err, FC_ERR_FATAL,
-			   "%zu of %zu files were not uploaded: storage fell more than %zu files "
+			   "%zu of %zu files were not uploaded: storage fell more than %llu bytes "
 			   "behind the capture, and the worker holds no more than that",
-			   u->dropped, u->count, u->config.held_max);
+			   u->dropped, u->count, (unsigned long long)u->config.held_bytes_max);
 	return u->failed || u->dropped ? -1 : 0;
 }
 

@@ -13,17 +13,17 @@
  * After the first failed upload the rest are skipped (the session ends
  * FAILED/StorageFailed, naming that file); what was uploaded stays listed.
  *
- * Files held open take disk space even once the ring deleted them, so their
- * number is bounded: at most held_max files wait (besides the one being
- * uploaded). When storage falls further behind (an outage, a slow link), the
- * oldest waiting file is dropped: closed, never uploaded, listed without a
- * blob URL, and the session ends FAILED/StorageFailed saying how many. A ring
- * of N files of S bytes thus holds at most (2N + 1) x S bytes on the host.
+ * Files held open take disk space even once the ring deleted them, so the
+ * bytes of the files waiting (besides the one being uploaded) are bounded by
+ * held_bytes_max. When storage falls further behind (an outage, a slow link),
+ * the oldest waiting file is dropped: closed, never uploaded, listed without
+ * a blob URL, and the session ends FAILED/StorageFailed saying how many.
  */
 #ifndef WK_UPLOADER_H
 #define WK_UPLOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fc_err.h"
 #include "sink_azblob.h"
@@ -40,7 +40,7 @@ struct wk_uploader_config {
 	const struct azblob_key *keys;
 	size_t n_keys;
 	struct wk_metrics *metrics; /* may be NULL */
-	size_t held_max;	    /* files waiting, held open; 0 = no bound */
+	uint64_t held_bytes_max;    /* bytes of the files waiting; 0 = no bound */
 	unsigned retry_window_s;    /* per upload; 0 = the default */
 };
 
