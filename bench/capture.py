@@ -2,7 +2,7 @@
 """bench/capture: fleetcap capture vs tcpdump -w on the same burst.
 
 One run: a test host (network namespace + veth pair, 198.18.0.0/15) sends the
-same burst of 64-byte UDP packets with trafgen, several rounds, alternating
+same burst of UDP packets (64 bytes, or --frame) with trafgen, several rounds, alternating
 `fleetcap capture` and `tcpdump -w` on the root side of the veth with the same
 filter (the BPF expression fleetcap compiles, given to tcpdump verbatim), the
 same snap length and the same kernel buffer. For each tool it prints the CPU
@@ -25,7 +25,7 @@ import tempfile
 import time
 
 NS, ROOT_IF, NS_IF = "fcbench", "fcbenchr", "fcbenchn"
-FRAME = 64  # bytes on the wire, without FCS
+FRAME = 64  # bytes on the wire, without FCS (--frame)
 
 
 def sh(cmd, check=True):
@@ -49,10 +49,10 @@ def host_down():
     sh(f"ip netns del {NS}", check=False)
 
 
-def trafgen_conf(path):
+def trafgen_conf(path, frame):
     # A destination MAC nobody owns: the root side's kernel drops the frame
     # after the capture taps saw it, and answers nothing.
-    payload = FRAME - 14 - 20 - 8
+    payload = frame - 14 - 20 - 8
     with open(path, "w") as f:
         f.write("{ eth(da=02:00:00:00:00:99, sa=02:00:00:00:00:01), "
                 "ipv4(saddr=198.18.0.2, daddr=198.18.0.1, ttl=64), "
@@ -92,9 +92,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", default="400000pps", help="trafgen send rate (default 400000pps)")
     ap.add_argument("--snaplen", type=int, default=96)
+    ap.add_argument("--frame", type=int, default=FRAME, help="bytes per frame, 64-1514 (default 64)")
     ap.add_argument("--buffer-mib", type=int, default=32)
     ap.add_argument("--fleetcap", default=os.path.join(os.path.dirname(__file__), "..", "build", "release", "cli", "fleetcap"))
     args = ap.parse_args()
+    if not 64 <= args.frame <= 1514:
+        raise SystemExit(f"--frame {args.frame}: expected 64 to 1514")
     if os.geteuid() != 0:
         raise SystemExit("bench/capture needs root (network namespace, packet capture)")
     for tool in ("trafgen", "tcpdump"):
@@ -103,7 +106,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="fleetcap-bench-")
     conf = os.path.join(work, "udp64.cfg")
-    trafgen_conf(conf)
+    trafgen_conf(conf, args.frame)
     host_up()
     try:
         spec = "protocol=udp,remote-ip=198.18.0.2,local-port=9"
@@ -131,7 +134,7 @@ def main():
                                           str(args.buffer_mib * 1024), "-w", path, expr], b"listening on")
                 cpu, rss, out, err = cap.run(send)
                 size = os.path.getsize(path)
-                packets = (size - 24) // (16 + FRAME)
+                packets = (size - 24) // (16 + min(args.frame, args.snaplen))
                 if name == "fleetcap":
                     drops = int(re.search(r'"drops":(\d+)', out).group(1))
                 else:
@@ -142,7 +145,7 @@ def main():
                 os.unlink(path)
 
         print()
-        print(f"{args.packets} x {FRAME}-byte UDP packets at {args.rate}, snap length {args.snaplen}, "
+        print(f"{args.packets} x {args.frame}-byte UDP packets at {args.rate}, snap length {args.snaplen}, "
               f"kernel buffer {args.buffer_mib} MiB, {args.rounds} rounds, filter: {expr}")
         print(f"{'tool':10s} {'CPU s per M packets':>20s} {'packets':>10s} {'drops':>7s} {'peak RSS MiB':>13s}")
         med = {}

@@ -37,6 +37,7 @@ echo "== unit tests, test_worker and test_demo under ThreadSanitizer"
 reports="$root/build/tsan-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
+chmod 1777 "$reports" # the worker under test runs as nobody
 # log_path: every process (the tests, and the daemons and CLI they start)
 # writes its reports to a file of its own, checked below.
 export TSAN_OPTIONS="log_path=$reports/report suppressions=$root/tests/tsan.supp"
