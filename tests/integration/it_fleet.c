@@ -14,12 +14,23 @@
 
 #include "fc_kafka.h"
 
+/* A thread that keeps every record of one topic, unpacked, in an array of f. */
+struct keeper {
+	struct it_fleet *f;
+	enum fc_topic topic;
+	const ProtobufCMessageDescriptor *descriptor;
+	void ***array;
+	size_t *n, *cap;
+	pthread_t thread;
+};
+
 struct it_fleet {
 	char brokers[256];
 	char prefix[64];
 	char topics[FC_TOPIC_COUNT][FC_TOPIC_NAME_MAX + 1];
 	rd_kafka_t *producer;
-	pthread_t status_thread, worker_thread, results_thread;
+	pthread_t worker_thread;
+	struct keeper statuses_kept, reports_kept;
 	atomic_int running;
 	atomic_int auto_finish;
 	pthread_mutex_t lock;
@@ -109,21 +120,22 @@ static void push(void ***array, size_t *n, size_t *cap, void *item)
 	(*array)[(*n)++] = item;
 }
 
-static void *status_main(void *opaque)
+static void *keep_main(void *opaque)
 {
-	struct it_fleet *f = opaque;
-	rd_kafka_t *rk = reader_of(f, FC_TOPIC_STATUS);
+	struct keeper *k = opaque;
+	struct it_fleet *f = k->f;
+	rd_kafka_t *rk = reader_of(f, k->topic);
 
 	while (f->running) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (!m)
 			continue;
 		if (!m->err && m->payload && m->len) {
-			it_status_t *s =
-				fleetcap__v1__capture_status__unpack(NULL, m->len, m->payload);
-			if (s) {
+			ProtobufCMessage *msg =
+				protobuf_c_message_unpack(k->descriptor, NULL, m->len, m->payload);
+			if (msg) {
 				pthread_mutex_lock(&f->lock);
-				push((void ***)&f->statuses, &f->n_statuses, &f->cap_statuses, s);
+				push(k->array, k->n, k->cap, msg);
 				pthread_mutex_unlock(&f->lock);
 			}
 		}
@@ -134,29 +146,18 @@ static void *status_main(void *opaque)
 	return NULL;
 }
 
-static void *results_main(void *opaque)
+/* Starts k, keeping topic's records (of descriptor) in array. */
+static void keep(struct it_fleet *f, struct keeper *k, enum fc_topic topic,
+		 const ProtobufCMessageDescriptor *descriptor, void ***array, size_t *n,
+		 size_t *cap)
 {
-	struct it_fleet *f = opaque;
-	rd_kafka_t *rk = reader_of(f, FC_TOPIC_RESULTS);
-
-	while (f->running) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		if (!m)
-			continue;
-		if (!m->err && m->payload && m->len) {
-			Fleetcap__V1__CaptureReport *r =
-				fleetcap__v1__capture_report__unpack(NULL, m->len, m->payload);
-			if (r) {
-				pthread_mutex_lock(&f->lock);
-				push((void ***)&f->reports, &f->n_reports, &f->cap_reports, r);
-				pthread_mutex_unlock(&f->lock);
-			}
-		}
-		rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	return NULL;
+	k->f = f;
+	k->topic = topic;
+	k->descriptor = descriptor;
+	k->array = array;
+	k->n = n;
+	k->cap = cap;
+	pthread_create(&k->thread, NULL, keep_main, k);
 }
 
 size_t it_fleet_reports(struct it_fleet *f, const char *name, int kind)
@@ -258,18 +259,20 @@ struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int par
 		die(err.msg);
 	pthread_mutex_init(&f->lock, NULL);
 	f->running = 1;
-	pthread_create(&f->status_thread, NULL, status_main, f);
+	keep(f, &f->statuses_kept, FC_TOPIC_STATUS, &fleetcap__v1__capture_status__descriptor,
+	     (void ***)&f->statuses, &f->n_statuses, &f->cap_statuses);
+	keep(f, &f->reports_kept, FC_TOPIC_RESULTS, &fleetcap__v1__capture_report__descriptor,
+	     (void ***)&f->reports, &f->n_reports, &f->cap_reports);
 	pthread_create(&f->worker_thread, NULL, worker_main, f);
-	pthread_create(&f->results_thread, NULL, results_main, f);
 	return f;
 }
 
 void it_fleet_stop(struct it_fleet *f)
 {
 	f->running = 0;
-	pthread_join(f->status_thread, NULL);
+	pthread_join(f->statuses_kept.thread, NULL);
+	pthread_join(f->reports_kept.thread, NULL);
 	pthread_join(f->worker_thread, NULL);
-	pthread_join(f->results_thread, NULL);
 	for (size_t i = 0; i < f->n_reports; i++)
 		fleetcap__v1__capture_report__free_unpacked(f->reports[i], NULL);
 	free(f->reports);

@@ -560,6 +560,8 @@ static struct wk_job *find_job(struct wk_agent *a, const char *session_id)
 
 static void free_job(struct wk_job *job)
 {
+	if (!job)
+		return;
 	wk_session_destroy(job->session);
 	wk_uploader_free(job->uploader);
 	fc_spec_free(job->spec);
@@ -908,26 +910,41 @@ int wk_agent_ready(const struct wk_agent *a)
 	return atomic_load(&((struct wk_agent *)a)->ready);
 }
 
-/* Starts the upload a restart interrupted (see run_resume). 0, or -1 when
- * the journal's record does not parse or no thread starts. */
-static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
+/*
+ * A job that finishes after a restart what the journal's entry e left: its
+ * report (packed, report_len bytes) and, for an upload, its spec. NULL when
+ * they do not parse or name another session.
+ */
+static struct wk_job *resumed_job(struct wk_agent *a, const struct wk_journal_entry *e,
+				  const uint8_t *report, size_t report_len, int with_spec)
 {
 	struct wk_job *job = calloc(1, sizeof(*job));
 
 	if (!job)
-		return -1;
+		return NULL;
 	job->agent = a;
 	snprintf(job->session_id, sizeof(job->session_id), "%s", e->session_id);
 	job->start_ms = e->start_ms;
 	job->seq = UINT64_MAX / 4; /* its progress is newer than the first run's */
-	job->resume = fleetcap__v1__capture_report__unpack(NULL, e->report_len, e->report);
-	job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec);
-	if (!job->resume || !job->spec || !job->resume->session_id ||
+	job->resume = fleetcap__v1__capture_report__unpack(NULL, report_len, report);
+	if (with_spec)
+		job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec);
+	if (!job->resume || (with_spec && !job->spec) || !job->resume->session_id ||
+	    !job->resume->subscription || !job->resume->region ||
 	    strcmp(job->resume->session_id, e->session_id) != 0) {
 		free_job(job);
-		return -1;
+		return NULL;
 	}
-	if (launch(a, job, run_resume) != 0) {
+	return job;
+}
+
+/* Starts the upload a restart interrupted (see run_resume). 0, or -1 when
+ * the journal's record does not parse or no thread starts. */
+static int resume_upload(struct wk_agent *a, const struct wk_journal_entry *e)
+{
+	struct wk_job *job = resumed_job(a, e, e->report, e->report_len, 1);
+
+	if (!job || launch(a, job, run_resume) != 0) {
 		free_job(job);
 		return -1;
 	}
@@ -950,16 +967,9 @@ static void *run_resend(void *opaque)
  * thread starts. */
 static int resend_report(struct wk_agent *a, const struct wk_journal_entry *e)
 {
-	struct wk_job *job = calloc(1, sizeof(*job));
+	struct wk_job *job = resumed_job(a, e, e->unsent, e->unsent_len, 0);
 
-	if (!job)
-		return -1;
-	job->agent = a;
-	snprintf(job->session_id, sizeof(job->session_id), "%s", e->session_id);
-	job->resume = fleetcap__v1__capture_report__unpack(NULL, e->unsent_len, e->unsent);
-	if (!job->resume || !job->resume->session_id || !job->resume->subscription ||
-	    !job->resume->region || strcmp(job->resume->session_id, e->session_id) != 0 ||
-	    launch(a, job, run_resend) != 0) {
+	if (!job || launch(a, job, run_resend) != 0) {
 		free_job(job);
 		return -1;
 	}
