@@ -247,3 +247,11 @@ const char *fc_protocol_name(int protocol)
 	}
 	return NULL;
 }
+
+unsigned fc_addr_set_families(const struct fc_addr_set *set)
+{
+	unsigned mask = 0;
+	for (size_t i = 0; i < set->count; i++)
+		mask |= set->items[i].family == AF_INET ? FC_FAMILY_V4 : FC_FAMILY_V6;
+	return mask;
+}

@@ -56,6 +56,11 @@ int fc_port_set_parse(const char *text, struct fc_port_set *out, char *why, size
 /* Parses an address field: addresses, a-b ranges and CIDR blocks, v4 and v6. */
 int fc_addr_set_parse(const char *text, struct fc_addr_set *out, char *why, size_t why_len);
 
+/* The families a set holds: FC_FAMILY_V4 | FC_FAMILY_V6 bits (0 when empty). */
+#define FC_FAMILY_V4 1u
+#define FC_FAMILY_V6 2u
+unsigned fc_addr_set_families(const struct fc_addr_set *set);
+
 /* Parses "tcp", "udp" or "any" (any case) into the proto enum value. -1 if unknown. */
 int fc_protocol_parse(const char *text, int *out);
 

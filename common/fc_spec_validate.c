@@ -98,15 +98,6 @@ static void check_interfaces(const fc_spec_t *spec, enum fc_spec_mode mode,
 	}
 }
 
-/* Bit 0: the set has IPv4 items; bit 1: IPv6 items. */
-static unsigned families(const struct fc_addr_set *set)
-{
-	unsigned mask = 0;
-	for (size_t i = 0; i < set->count; i++)
-		mask |= set->items[i].family == AF_INET ? 1u : 2u;
-	return mask;
-}
-
 static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_errors *errs)
 {
 	static const struct {
@@ -148,14 +139,16 @@ static void check_filter(const fc_filter_t *f, size_t index, struct fc_field_err
 					    fc_quote(text, shown, sizeof(shown)), why);
 	}
 	/* A packet's two ends are of one family: such a filter would match nothing. */
-	if (parsed[0] && parsed[1] && !(families(&addrs[0]) & families(&addrs[1]))) {
+	if (parsed[0] && parsed[1] &&
+	    !(fc_addr_set_families(&addrs[0]) & fc_addr_set_families(&addrs[1]))) {
 		snprintf(field, sizeof(field), "filters[%zu].remote_ip", index);
-		fc_field_errors_add(errs, field,
-				    "%s is %s only and local_ip is %s only: no packet has one end "
-				    "in each; expected addresses of one family on both sides",
-				    fc_quote(f->remote_ip, shown, sizeof(shown)),
-				    families(&addrs[1]) == 1 ? "IPv4" : "IPv6",
-				    families(&addrs[0]) == 1 ? "IPv4" : "IPv6");
+		fc_field_errors_add(
+			errs, field,
+			"%s is %s only and local_ip is %s only: no packet has one end "
+			"in each; expected addresses of one family on both sides",
+			fc_quote(f->remote_ip, shown, sizeof(shown)),
+			fc_addr_set_families(&addrs[1]) == FC_FAMILY_V4 ? "IPv4" : "IPv6",
+			fc_addr_set_families(&addrs[0]) == FC_FAMILY_V4 ? "IPv4" : "IPv6");
 	}
 }
 

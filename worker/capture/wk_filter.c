@@ -192,6 +192,18 @@ static int parse_filter(const fc_filter_t *in, size_t index, const struct fc_add
 			   index);
 		return -1;
 	}
+	/* A packet's two ends are of one family: such a filter would match nothing. */
+	if (out->remote_ip.count &&
+	    !(fc_addr_set_families(out->local_ip) & fc_addr_set_families(&out->remote_ip))) {
+		fc_err_set(err, FC_ERR_INVALID,
+			   "filters[%zu].remote_ip: %s only, and the local side (%s) has no "
+			   "address of that family: no packet can match; give a local_ip of the "
+			   "same family",
+			   index,
+			   fc_addr_set_families(&out->remote_ip) == FC_FAMILY_V4 ? "IPv4" : "IPv6",
+			   out->local_own.count ? "local_ip" : "the captured interfaces");
+		return -1;
+	}
 	return 0;
 }
 
@@ -249,4 +261,10 @@ nomem:
 	free(b.p);
 	fc_err_set(err, FC_ERR_FATAL, "out of memory building the capture filter");
 	return NULL;
+}
+
+int wk_filter_compile(pcap_t *p, struct bpf_program *prog, const char *expr)
+{
+	return pcap_compile(p, prog, expr, 0 /* no optimizer: see wk_filter.h */,
+			    PCAP_NETMASK_UNKNOWN);
 }

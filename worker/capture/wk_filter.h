@@ -17,6 +17,7 @@
 #ifndef WK_FILTER_H
 #define WK_FILTER_H
 
+#include <pcap/pcap.h>
 #include <stddef.h>
 
 #include "fc_err.h"
@@ -31,5 +32,15 @@
  */
 char *wk_filter_expression(fc_filter_t *const *filters, size_t n, const struct fc_addr_set *local,
 			   struct fc_err *err);
+
+/*
+ * Compiles expr for p as the capture engine does: without libpcap's
+ * optimizer, which in libpcap 1.10 drops branches of an OR whose IPv6 nets
+ * have a prefix that is not a multiple of 32 ("(src net fd00::/124 and dst
+ * port 80) or (src net fd00::/124 and src port 80)" loses its second half),
+ * exactly the shape of every filter here. The program is longer, and right.
+ * Returns pcap_compile()'s result.
+ */
+int wk_filter_compile(pcap_t *p, struct bpf_program *prog, const char *expr);
 
 #endif

@@ -112,7 +112,7 @@ static int apply_filter(struct wk_handle *h, const char *expr, struct fc_err *er
 
 	if (expr[0] == '\0')
 		return 0;
-	if (pcap_compile(h->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+	if (wk_filter_compile(h->pcap, &prog, expr) != 0) {
 		fc_err_set(err, FC_ERR_INVALID, "filters: cannot compile for interface %s: %s",
 			   h->name, pcap_geterr(h->pcap));
 		return -1;
