@@ -1,5 +1,5 @@
 /*
- * api_auth: fleetcap-api's bearer tokens (ARCHITECTURE §6). The tokens file
+ * api_auth: fleetcap-api's bearer tokens (docs/ARCHITECTURE.md §6). The tokens file
  * holds one token per line with the subscriptions it may use:
  *
  *   # TOKEN                              SUBSCRIPTIONS ("*" = all)

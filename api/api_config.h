@@ -1,4 +1,4 @@
-/* api_config: fleetcap-api's configuration keys (ARCHITECTURE §8). */
+/* api_config: fleetcap-api's configuration keys (docs/ARCHITECTURE.md §8). */
 #ifndef API_CONFIG_H
 #define API_CONFIG_H
 

@@ -1,6 +1,6 @@
 /*
  * api_json: fleetcap-api's JSON, in the shape of the cloud packet-capture
- * API (ARCHITECTURE §6):
+ * API (docs/ARCHITECTURE.md §6):
  *
  *   PUT body   {"properties": {"target", "bytesToCapturePerPacket",
  *               "totalBytesPerSession", "timeLimitInSeconds",

@@ -1,6 +1,6 @@
 /*
  * api_view: fleetcap-api's read side, a live view of the `status` topic
- * (ARCHITECTURE §6). A thread reads every partition from the beginning
+ * (docs/ARCHITECTURE.md §6). A thread reads every partition from the beginning
  * (read_committed) and keeps the newest status per capture; the API answers
  * GET, list and queryStatus from it, and waits on it for the scheduler's
  * answer to a request it sent.

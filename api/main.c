@@ -1,5 +1,5 @@
 /*
- * fleetcap-api: the REST API and the web page (ARCHITECTURE §6).
+ * fleetcap-api: the REST API and the web page (docs/ARCHITECTURE.md §6).
  *
  *   fleetcap-api -c FILE [-X key=value]...
  *

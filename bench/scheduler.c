@@ -1,8 +1,8 @@
 /*
  * bench/scheduler: fleetcap-scheduler against the plain transactional loop
- * it is built on, on the real broker (issue 5's targets: at least 0.7x the
- * pass-through throughput, p99 command-to-job latency <= 50 ms at 1,000
- * commands per second).
+ * it is built on, on the real broker. The targets (BENCHMARKS.md): at least
+ * 0.7x the pass-through throughput, p99 command-to-job latency <= 50 ms at
+ * 1,000 commands per second.
  *
  *   fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] [--partitions P]
  *                            [--batch B] [--rate R] [--seconds S]

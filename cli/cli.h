@@ -2,7 +2,7 @@
 #ifndef CLI_H
 #define CLI_H
 
-/* Exit codes of ARCHITECTURE §8. */
+/* Exit codes of docs/ARCHITECTURE.md §8. */
 enum {
 	CLI_EXIT_OK = 0,
 	CLI_EXIT_FAILURE = 1, /* runtime failure, e.g. Kafka unreachable */

@@ -1,5 +1,5 @@
 /*
- * fleetcap capture: a one-shot capture on this machine (ARCHITECTURE §8),
+ * fleetcap capture: a one-shot capture on this machine (docs/ARCHITECTURE.md §8),
  * with the same spec, validator and capture engine as a fleet job.
  *
  * Exit codes: 0 when a limit or SIGINT/SIGTERM ends the capture, 1 on a

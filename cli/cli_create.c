@@ -1,6 +1,6 @@
 /*
  * fleetcap create: asks the scheduler for a capture on a fleet host
- * (ARCHITECTURE §8). The spec is checked here with the one validator before
+ * (docs/ARCHITECTURE.md §8). The spec is checked here with the one validator before
  * it is sent, so a typo is an exit-2 message naming the option instead of a
  * round trip; the scheduler checks it again, with the target and the quota.
  *

@@ -1,5 +1,5 @@
 /*
- * fleetcap demo (ARCHITECTURE §7): the whole system in this one process,
+ * fleetcap demo (docs/ARCHITECTURE.md §7): the whole system in this one process,
  * with no external service: Kafka is the librdkafka mock cluster, then the
  * scheduler (scheduler.c) and a worker on the loopback interface
  * (wk_agent.c) each run in a thread, writing with the disk sink under a

@@ -1,6 +1,6 @@
 /*
  * fleetcap stop | delete | alert: one record to Kafka, returned once Kafka
- * has it (ARCHITECTURE §8). stop and delete name a capture; the scheduler
+ * has it (docs/ARCHITECTURE.md §8). stop and delete name a capture; the scheduler
  * sends the worker a stop job, and the capture ends as Stopped/StoppedByUser
  * (or disappears, for delete) once the worker's final report arrives. alert
  * sends an AlertEvent as a monitoring system would, for testing rules.

@@ -1,6 +1,6 @@
 /*
  * cli_spec_opts: the capture options that `capture` and `create` share
- * (ARCHITECTURE §8), mapped one to one onto fc_spec_set keys, so both
+ * (docs/ARCHITECTURE.md §8), mapped one to one onto fc_spec_set keys, so both
  * commands spell and check them the same way.
  */
 #ifndef CLI_SPEC_OPTS_H

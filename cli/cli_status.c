@@ -1,6 +1,6 @@
 /*
  * fleetcap show | list | wait: read the public status of captures from the
- * compacted `status` topic (ARCHITECTURE §2, §8).
+ * compacted `status` topic (docs/ARCHITECTURE.md §2, §8).
  *
  * show and wait read only the one partition that holds the capture's key
  * (murmur2 of "subscription/region/name"); list needs every capture of a

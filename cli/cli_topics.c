@@ -1,5 +1,5 @@
 /*
- * fleetcap topics create: creates the topics of ARCHITECTURE §2 with the
+ * fleetcap topics create: creates the topics of docs/ARCHITECTURE.md §2 with the
  * admin API (compacted where §2 says so). Safe to run again: existing topics
  * are kept, and a broken co-partitioning is reported.
  */

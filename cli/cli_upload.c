@@ -1,5 +1,5 @@
 /*
- * fleetcap upload: one local file to Azure Blob Storage (ARCHITECTURE §8),
+ * fleetcap upload: one local file to Azure Blob Storage (docs/ARCHITECTURE.md §8),
  * with the uploader the worker uses: verified blocks in parallel, retries,
  * resume from the blocks already uploaded when run again.
  *

@@ -1,5 +1,5 @@
 /*
- * fleetcap: the command-line client (ARCHITECTURE §6, §8).
+ * fleetcap: the command-line client (docs/ARCHITECTURE.md §6, §8).
  *
  * main() dispatches on the first argument to one cli_* function per command;
  * each command lives in its own file.

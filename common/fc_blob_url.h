@@ -1,5 +1,5 @@
 /*
- * fc_blob_url: Azure Blob URLs (ARCHITECTURE §1, §5, §8).
+ * fc_blob_url: Azure Blob URLs (docs/ARCHITECTURE.md §1, §5, §8).
  *
  * Two host styles:
  *   https://ACCOUNT.blob.core.windows.net/CONTAINER/BLOB   (any Azure cloud's

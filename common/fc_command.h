@@ -1,6 +1,6 @@
 /*
  * fc_command: the requests every front door sends to the scheduler
- * (ARCHITECTURE §2, topic `commands`): `fleetcap create|stop|delete` and
+ * (docs/ARCHITECTURE.md §2, topic `commands`): `fleetcap create|stop|delete` and
  * fleetcap-api build them here, so both send the very same records.
  */
 #ifndef FC_COMMAND_H

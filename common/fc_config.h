@@ -1,5 +1,5 @@
 /*
- * fc_config: the daemons' configuration (ARCHITECTURE §8).
+ * fc_config: the daemons' configuration (docs/ARCHITECTURE.md §8).
  *
  * Each daemon describes its keys in one table of struct fc_cfg_def (type,
  * default, bounds, help, and where the value lives in the daemon's own config

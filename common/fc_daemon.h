@@ -1,5 +1,5 @@
 /*
- * fc_daemon: the start-up both daemons share (ARCHITECTURE §8):
+ * fc_daemon: the start-up both daemons share (docs/ARCHITECTURE.md §8):
  *
  *   NAME -c FILE [-X key=value]...      NAME --help      NAME --help-config
  *

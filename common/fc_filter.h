@@ -1,5 +1,5 @@
 /*
- * fc_filter: the value syntax of filter fields (ARCHITECTURE §1).
+ * fc_filter: the value syntax of filter fields (docs/ARCHITECTURE.md §1).
  *
  * A field is one item, a range "a-b", or a list "a;b;c" whose items may be
  * ranges or, for addresses, CIDR blocks; IPv4 and IPv6. Spaces around items

@@ -2,7 +2,7 @@
  * fc_kafka: librdkafka helpers shared by every fleetcap client.
  *
  *  - fc_kafka_conf_new(): a configuration with the brokers, the
- *    murmur2_random partitioner (ARCHITECTURE §2), librdkafka's log routed
+ *    murmur2_random partitioner (docs/ARCHITECTURE.md §2), librdkafka's log routed
  *    through fc_log, and every "kafka.*" config key passed verbatim;
  *  - fc_kafka_err_from_error(): turns an rd_kafka_error_t into an fc_err whose
  *    action says whether to retry, abort the transaction or exit;
@@ -45,7 +45,7 @@ int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 enum fc_err_action fc_kafka_err_from_error(rd_kafka_error_t *error, const char *what,
 					   struct fc_err *err);
 
-/* The topics of ARCHITECTURE §2. */
+/* The topics of docs/ARCHITECTURE.md §2. */
 enum fc_topic {
 	FC_TOPIC_COMMANDS,
 	FC_TOPIC_ALERTS,

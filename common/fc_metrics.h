@@ -1,6 +1,6 @@
 /*
  * fc_metrics: counters and gauges in the Prometheus text format
- * (ARCHITECTURE §6, /metrics on the scheduler, the worker and the API).
+ * (docs/ARCHITECTURE.md §6, /metrics on the scheduler, the worker and the API).
  *
  *   struct fc_metric *admitted = fc_metrics_counter(m, "fleetcap_sched_admissions_total",
  *                                                   "Requests admitted.", "reason");

@@ -1,5 +1,5 @@
 /*
- * fc_names: the names users see for the proto's enums, as ARCHITECTURE §1
+ * fc_names: the names users see for the proto's enums, as docs/ARCHITECTURE.md §1
  * spells them ("Running", "TimeExceeded", "QuotaExceeded"), in JSON, tables
  * and the REST API alike.
  */

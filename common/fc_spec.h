@@ -1,5 +1,5 @@
 /*
- * fc_spec: building and validating capture specs (ARCHITECTURE §1).
+ * fc_spec: building and validating capture specs (docs/ARCHITECTURE.md §1).
  *
  * This is the ONE validator: the CLI, the REST API, the scheduler (on every
  * Command and alert template) and the worker (on every Job) call

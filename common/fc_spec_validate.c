@@ -1,7 +1,7 @@
 /*
  * fc_spec_validate: the one validator of capture specs (see fc_spec.h).
  *
- * It checks every field against ARCHITECTURE §1 and reports all bad fields at
+ * It checks every field against docs/ARCHITECTURE.md §1 and reports all bad fields at
  * once, each by its proto name with the value and what was expected, so a
  * user fixes a request in one round trip. Specs arrive from users (CLI, REST)
  * and from Kafka (Commands, Jobs), so nothing here trusts an enum value or a

@@ -1,4 +1,5 @@
-/* fc_topics: fleetcap's topic names and their creation (ARCHITECTURE §2); see fc_kafka.h. */
+/* fc_topics: fleetcap's topic names and their creation (docs/ARCHITECTURE.md §2); see fc_kafka.h.
+ */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * fleetcap-scheduler: admits capture requests under a quota per
- * (subscription, region) with exactly-once semantics (ARCHITECTURE §3).
+ * (subscription, region) with exactly-once semantics (docs/ARCHITECTURE.md §3).
  *
  *   fleetcap-scheduler -c FILE [-X key=value]...
  *

@@ -1,6 +1,6 @@
 /*
  * sched_alerts: the alert rules of the scheduler's config (alerts.rules) and
- * the capture an alert turns into (ARCHITECTURE §3.5).
+ * the capture an alert turns into (docs/ARCHITECTURE.md §3.5).
  *
  * The rules file is JSON:
  *

@@ -1,4 +1,4 @@
-/* sched_config: fleetcap-scheduler's configuration keys (ARCHITECTURE §8). */
+/* sched_config: fleetcap-scheduler's configuration keys (docs/ARCHITECTURE.md §8). */
 #ifndef SCHED_CONFIG_H
 #define SCHED_CONFIG_H
 

@@ -1,6 +1,6 @@
 /*
  * sched_loop: the exactly-once consume–transform–produce loop of
- * ARCHITECTURE §3, in the shape of librdkafka's examples/transactions.c.
+ * docs/ARCHITECTURE.md §3, in the shape of librdkafka's examples/transactions.c.
  *
  * One consumer in the scheduler group reads commands, alerts and results;
  * one transactional producer writes everything the transform emits. Each

@@ -1,6 +1,6 @@
 /*
  * sched_state: the scheduler's state machine, one per quota key
- * (subscription/region), with no Kafka in it (ARCHITECTURE §1, §3).
+ * (subscription/region), with no Kafka in it (docs/ARCHITECTURE.md §1, §3).
  *
  * The Kafka loop (sched_loop.c) feeds it the inputs of the partitions it owns
  * and the ledger records it replays; everything the state machine decides

@@ -1,7 +1,7 @@
 /*
  * sched_workers: the scheduler's copy of the whole `workers` table (host id →
  * latest WorkerHeartbeat), read from the beginning at start and then kept
- * live (ARCHITECTURE §3.4).
+ * live (docs/ARCHITECTURE.md §3.4).
  *
  * A target is accepted only when its latest heartbeat names the same
  * subscription and region as the request and is fresh: younger than

@@ -1,5 +1,5 @@
 /*
- * scheduler: one scheduler instance (ARCHITECTURE §3): connects, loads the
+ * scheduler: one scheduler instance (docs/ARCHITECTURE.md §3): connects, loads the
  * workers table and the alert rules, and runs the transactional loop.
  */
 #ifndef SCHEDULER_H

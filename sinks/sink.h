@@ -1,5 +1,5 @@
 /*
- * sink: where a finished capture file goes (ARCHITECTURE §5).
+ * sink: where a finished capture file goes (docs/ARCHITECTURE.md §5).
  *
  * A sink is a struct of callbacks plus a context built from its own typed
  * config (struct sink_disk_config, and the azblob one). The worker and the

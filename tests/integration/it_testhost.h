@@ -1,5 +1,5 @@
 /*
- * it_testhost: a test host for capture tests (../shared/TEST-SERVICES.md) —
+ * it_testhost: a test host for capture tests (see "Test services" in README.md) —
  * a network namespace joined to the root namespace by a veth pair, with
  * addresses from 198.18.0.0/15 and ULA IPv6, and raw sockets on both ends to
  * inject exact Ethernet frames in either direction.

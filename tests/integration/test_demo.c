@@ -1,5 +1,5 @@
 /*
- * `fleetcap demo` (ARCHITECTURE §7), run as a user would: one process, no
+ * `fleetcap demo` (docs/ARCHITECTURE.md §7), run as a user would: one process, no
  * external service. Checks what it promises: both captures end
  * Stopped/TimeExceeded, each file is where the status says with its size
  * and sha256, holds exactly the packets its filter selects (read with our

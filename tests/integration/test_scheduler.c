@@ -1,5 +1,5 @@
 /*
- * fleetcap-scheduler on the real broker (ARCHITECTURE §3): quota, queueing
+ * fleetcap-scheduler on the real broker (docs/ARCHITECTURE.md §3): quota, queueing
  * and queue timeout, idempotent create and Conflict, TargetNotFound for
  * unknown, stale and other-tenant hosts, alert dedupe and cooldown, lease
  * expiry, and a restarted scheduler that restores its state from the ledger.

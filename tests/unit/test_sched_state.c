@@ -1,6 +1,6 @@
 /*
  * The scheduler's state machine without Kafka: every decision of
- * ARCHITECTURE §1 and §3 (quota, queue, idempotent create, Conflict, targets,
+ * docs/ARCHITECTURE.md §1 and §3 (quota, queue, idempotent create, Conflict, targets,
  * stop, delete, leases, alerts), checked on the records it emits, plus
  * rollback of an aborted batch and restore from its own ledger records.
  */

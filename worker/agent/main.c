@@ -1,5 +1,5 @@
 /*
- * fleetcap-worker: the agent on each host (ARCHITECTURE §4).
+ * fleetcap-worker: the agent on each host (docs/ARCHITECTURE.md §4).
  *
  *   fleetcap-worker -c FILE [-X key=value]...
  *

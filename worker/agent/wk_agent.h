@@ -1,5 +1,5 @@
 /*
- * wk_agent: the worker agent's core (ARCHITECTURE §4): heartbeats to
+ * wk_agent: the worker agent's core (docs/ARCHITECTURE.md §4): heartbeats to
  * `workers`, the jobs of this host from `jobs`, one capture thread per
  * session, and reports (started, progress, exactly one final) to `results`.
  *

@@ -1,4 +1,4 @@
-/* wk_config: fleetcap-worker's configuration keys (ARCHITECTURE §8). */
+/* wk_config: fleetcap-worker's configuration keys (docs/ARCHITECTURE.md §8). */
 #ifndef WK_CONFIG_H
 #define WK_CONFIG_H
 

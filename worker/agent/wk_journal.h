@@ -1,5 +1,5 @@
 /*
- * wk_journal: the worker's small journal in state.dir (ARCHITECTURE §4), so
+ * wk_journal: the worker's small journal in state.dir (docs/ARCHITECTURE.md §4), so
  * that a crash or a restart neither leaves a session hanging nor runs a job
  * twice.
  *

@@ -1,6 +1,6 @@
 /*
  * wk_filter: capture-spec filters → one pcap filter expression (and so one
- * BPF program), with the semantics of ARCHITECTURE §1.
+ * BPF program), with the semantics of docs/ARCHITECTURE.md §1.
  *
  * A filter matches a packet when one endpoint is local and satisfies the
  * local fields while the other endpoint satisfies the remote fields:
