@@ -1,5 +1,6 @@
 /*
- * fc_daemon: the start-up both daemons share (docs/ARCHITECTURE.md §8):
+ * fc_daemon: the start-up the daemons share (fleetcap-scheduler,
+ * fleetcap-worker, fleetcap-api; docs/ARCHITECTURE.md §8):
  *
  *   NAME -c FILE [-X key=value]...      NAME --help      NAME --help-config
  *

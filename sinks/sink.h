@@ -2,11 +2,17 @@
  * sink: where a finished capture file goes (docs/ARCHITECTURE.md §5).
  *
  * A sink is a struct of callbacks plus a context built from its own typed
- * config (struct sink_disk_config, and the azblob one). The worker and the
- * CLI pick sinks from the capture spec: file_path → disk, blob_url → azblob,
- * both when both are set. put() delivers one finished local file and leaves
- * the source in place; the caller removes its spool copy once every sink has
- * it.
+ * config (struct sink_disk_config, struct sink_azblob_config); put()
+ * delivers one finished local file and leaves the source in place. Each sink
+ * exports its ops (sink_disk_ops, sink_azblob_ops), which the tests drive.
+ *
+ * How files flow today, without going through these ops: the worker asks
+ * the disk sink to resolve the capture path under the capture root
+ * (sink_disk_resolve) and the capture engine writes the files there itself,
+ * relative to the directory handle it returns; each finished file goes to
+ * the session's uploader (worker/agent/wk_uploader.c), which calls
+ * sink_azblob_put(). `fleetcap upload` and `fleetcap capture --blob-url` call
+ * sink_azblob_put() too.
  */
 #ifndef SINK_H
 #define SINK_H
