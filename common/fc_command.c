@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fc_hex.h"
 #include "fc_kafka.h"
 
 void fc_request_id(char out[FC_REQUEST_ID_LEN + 1])
@@ -21,8 +22,7 @@ void fc_request_id(char out[FC_REQUEST_ID_LEN + 1])
 			 (unsigned long)ts.tv_nsec);
 		return;
 	}
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	fc_hex_encode(r, sizeof(r), out);
 }
 
 static void init(Fleetcap__V1__Command *cmd, int kind, const char *sub, const char *region,

@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "fc_hex.h"
+
 #define MIB (1024ull * 1024)
 
 int azblob_plan_make(uint64_t size, uint64_t block_size, uint64_t single_put_max,
@@ -68,8 +70,7 @@ void azblob_block_id(uint32_t index, const unsigned char md5[16], char out[AZBLO
 {
 	char raw[40];
 	int n = snprintf(raw, sizeof(raw), "%05u-", index % 100000u);
-	for (int i = 0; i < 16; i++)
-		n += snprintf(raw + n, sizeof(raw) - (size_t)n, "%02x", md5[i]);
+	n = (int)(fc_hex_encode(md5, 16, raw + n) - raw);
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, n);
 }
 

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "azblob_blocks.h"
+#include "fc_hex.h"
 #include "fc_log.h"
 
 #define GET_BLOCK_LIST_MAX (16u * 1024 * 1024) /* 50,000 blocks of ~120 bytes fit */
@@ -126,12 +127,6 @@ static void progress(struct upload *u)
 {
 	if (u->cfg->on_progress)
 		u->cfg->on_progress(u->cfg->progress_arg, u->done_bytes, u->plan.size);
-}
-
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", in[i]);
 }
 
 static const char *content_type(const char *path)
@@ -481,7 +476,7 @@ static int put_single(struct upload *u)
 	EVP_EncodeBlock((unsigned char *)s->md5_b64, md5, 16);
 	EVP_DigestUpdate(u->sha, s->buf, s->len);
 	EVP_DigestFinal_ex(u->sha, u->sha256, NULL);
-	to_hex(u->sha256, 32, u->sha256_hex);
+	fc_hex_encode(u->sha256, 32, u->sha256_hex);
 	o = request(u, s, OP_PUT_BLOB, NULL, 0);
 	azblob_call_release(&s->call);
 	if (o == EXISTS)
@@ -730,7 +725,7 @@ static int put_blocks(struct upload *u)
 	if (get_block_list(u) != 0 || send_blocks(u) != 0)
 		return -1;
 	EVP_DigestFinal_ex(u->sha, u->sha256, NULL);
-	to_hex(u->sha256, 32, u->sha256_hex);
+	fc_hex_encode(u->sha256, 32, u->sha256_hex);
 
 	for (int round = 1;; round++) {
 		int rc = put_block_list(u);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fc_hex.h"
 #include "fc_log.h"
 
 /* A "captured" line carries a report with every file of a ring. */
@@ -71,33 +72,17 @@ static void entry_free(struct wk_journal_entry *e)
 	free(e->unsent);
 }
 
-/* Decodes lowercase hex; NULL when hex is not that (or out of memory). */
+/* Decodes lowercase hex into a new buffer; NULL when hex is not that (or out of memory). */
 static uint8_t *from_hex(const char *hex, size_t *len)
 {
-	size_t n = strlen(hex);
-	uint8_t *out;
+	uint8_t *out = malloc(strlen(hex) / 2 + 1);
+	long n = out ? fc_hex_decode(hex, out) : -1;
 
-	if (n % 2 || !(out = malloc(n / 2 + 1)))
+	if (n < 0) {
+		free(out);
 		return NULL;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdef", hex[2 * i]) ||
-		    !strchr("0123456789abcdef", hex[2 * i + 1])) {
-			free(out);
-			return NULL;
-		}
-		out[i] = (uint8_t)v;
 	}
-	*len = n / 2;
-	return out;
-}
-
-/* Appends the hex of len bytes at p to out (which has the room). */
-static char *to_hex(char *out, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		out += sprintf(out, "%02x", p[i]);
+	*len = (size_t)n;
 	return out;
 }
 
@@ -179,9 +164,9 @@ static int format_entry(const struct wk_journal_entry *e, char *out)
 		if (2 * (e->report_len + e->spec_len) + strlen(e->session_id) + 16 >= LINE_MAX_LEN)
 			return -1;
 		out += sprintf(out, "captured %s ", e->session_id);
-		out = to_hex(out, e->report, e->report_len);
+		out = fc_hex_encode(e->report, e->report_len, out);
 		*out++ = ' ';
-		out = to_hex(out, e->spec, e->spec_len);
+		out = fc_hex_encode(e->spec, e->spec_len, out);
 		*out++ = '\n';
 		*out = '\0';
 	}
@@ -189,7 +174,7 @@ static int format_entry(const struct wk_journal_entry *e, char *out)
 		if (2 * e->unsent_len + strlen(e->session_id) + 16 >= LINE_MAX_LEN)
 			return -1;
 		out += sprintf(out, "report %s ", e->session_id);
-		out = to_hex(out, e->unsent, e->unsent_len);
+		out = fc_hex_encode(e->unsent, e->unsent_len, out);
 		*out++ = '\n';
 		*out = '\0';
 	}
@@ -468,9 +453,9 @@ int wk_journal_captured(struct wk_journal *j, const char *session_id, const uint
 		return -1;
 	}
 	char *p = line + sprintf(line, "captured %s ", session_id);
-	p = to_hex(p, report, report_len);
+	p = fc_hex_encode(report, report_len, p);
 	*p++ = ' ';
-	p = to_hex(p, spec, spec_len);
+	p = fc_hex_encode(spec, spec_len, p);
 	strcpy(p, "\n");
 	pthread_mutex_lock(&j->lock);
 	rc = append(j, line, err);
@@ -510,7 +495,7 @@ int wk_journal_report(struct wk_journal *j, const char *session_id, const uint8_
 		return -1;
 	}
 	char *p = line + sprintf(line, "report %s ", session_id);
-	p = to_hex(p, report, report_len);
+	p = fc_hex_encode(report, report_len, p);
 	strcpy(p, "\n");
 	memcpy(copy, report, report_len);
 	pthread_mutex_lock(&j->lock);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fc_hex.h"
 #include "wk_writer.h"
 
 /* Room for two of the largest records (262144 + 16 bytes) and an unaligned tail. */
@@ -284,8 +285,7 @@ int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err
 	memcpy(out->path, f->path, sizeof(out->path));
 	out->size = f->size;
 	out->packets = f->packets;
-	for (unsigned i = 0; i < md_len && i < 32; i++)
-		snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+	fc_hex_encode(md, md_len < 32 ? md_len : 32, out->sha256);
 	wk_pcapfile_discard(f);
 	return 0;
 fail:
