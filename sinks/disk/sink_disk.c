@@ -1,5 +1,4 @@
 /* sink_disk: see sink_disk.h. */
-#define _GNU_SOURCE /* renameat2 */
 #include "sink_disk.h"
 
 #include <errno.h>
@@ -10,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fc_file.h"
 
 #define DIR_MODE  0750
 #define FILE_MODE 0640
@@ -188,16 +189,12 @@ static int copy_into(const char *src, int dirfd, const char *name, const char *p
 		goto fail;
 	}
 	out = -1;
-	if (renameat2(dirfd, part, dirfd, name, RENAME_NOREPLACE) != 0) {
-		if ((errno != EINVAL && errno != ENOSYS) ||
-		    linkat(dirfd, part, dirfd, name, 0) != 0) {
-			fc_err_set(err, errno == EEXIST ? FC_ERR_INVALID : FC_ERR_FATAL,
-				   "file_path \"%.200s\": %s", path,
-				   errno == EEXIST ? "already exists: files are never overwritten"
-						   : strerror(errno));
-			goto fail;
-		}
-		unlinkat(dirfd, part, 0);
+	if (fc_rename_noreplace(dirfd, part, name) != 0) {
+		fc_err_set(err, errno == EEXIST ? FC_ERR_INVALID : FC_ERR_FATAL,
+			   "file_path \"%.200s\": %s", path,
+			   errno == EEXIST ? "already exists: files are never overwritten"
+					   : strerror(errno));
+		goto fail;
 	}
 	close(in);
 	return 0;

@@ -1,5 +1,5 @@
 /* wk_pcapfile: see wk_pcapfile.h. */
-#define _GNU_SOURCE /* renameat2, O_DIRECT */
+#define _GNU_SOURCE /* O_DIRECT */
 #include "wk_pcapfile.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fc_file.h"
 #include "fc_hex.h"
 #include "wk_writer.h"
 
@@ -213,20 +214,6 @@ static void sync_dir(const struct wk_pcapfile *f)
 	}
 }
 
-/* Renames part to name, failing rather than replacing an existing file. */
-static int rename_noreplace(const struct wk_pcapfile *f)
-{
-	if (renameat2(f->dirfd, f->part_name, f->dirfd, f->name, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* The file system lacks RENAME_NOREPLACE: link() refuses to replace too. */
-	if (linkat(f->dirfd, f->part_name, f->dirfd, f->name, 0) != 0)
-		return -1;
-	unlinkat(f->dirfd, f->part_name, 0);
-	return 0;
-}
-
 /* Writes the last, unaligned bytes through the page cache. */
 static int write_tail(struct wk_pcapfile *f, struct fc_err *err)
 {
@@ -271,7 +258,7 @@ int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err
 		goto fail;
 	}
 	f->fd = -1;
-	if (rename_noreplace(f) != 0) {
+	if (fc_rename_noreplace(f->dirfd, f->part_name, f->name) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: cannot rename to %s: %s", f->part, f->path,
 			   strerror(errno));
 		goto fail;
