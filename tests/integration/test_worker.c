@@ -201,6 +201,24 @@ static double sched_metric(const char *series)
 #define S_ADMITTED "fleetcap_scheduler_admissions_total{result=\"Running\"}"
 #define S_COMMITS  "fleetcap_scheduler_transactions_total{result=\"committed\"}"
 
+/* Waits (up to 60 s) for a status of name with a capture start time: the
+ * scheduler has the worker's started report. 1 when seen. */
+static int wait_started(const char *name)
+{
+	for (int i = 0; i < 600; i++) {
+		it_status_t **all;
+		size_t n = it_fleet_statuses(fleet, &all);
+		int started = 0;
+		for (size_t j = 0; j < n; j++)
+			started |= strcmp(all[j]->name, name) == 0 && all[j]->capture_start_time_ms;
+		free(all);
+		if (started)
+			return 1;
+		usleep(100 * 1000);
+	}
+	return 0;
+}
+
 static void test_capture_to_time_limit(void **state)
 {
 	char req[33], path[256], hex[65];
@@ -215,17 +233,7 @@ static void test_capture_to_time_limit(void **state)
 	assert_non_null(s);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
 	/* Running with a start time: the worker has begun capturing. */
-	for (int i = 0; i < 100; i++) {
-		it_status_t **all;
-		size_t n = it_fleet_statuses(fleet, &all);
-		int started = 0;
-		for (size_t j = 0; j < n; j++)
-			started |= strcmp(all[j]->name, "t1") == 0 && all[j]->capture_start_time_ms;
-		free(all);
-		if (started)
-			break;
-		usleep(100 * 1000);
-	}
+	assert_true(wait_started("t1"));
 	send_udp(25, 5353);
 	s = it_fleet_wait_state(fleet, "sub-w/r1/t1", STOPPED, 60);
 	if (!s)
@@ -696,11 +704,14 @@ static void test_worker_killed_for_good(void **state)
 	(void)state;
 
 	create("t6", 600, req);
-	for (int i = 0; i < 600 && !log_count(worker_log, "t6#"); i++)
-		usleep(100 * 1000);
 	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t6", RUNNING, 60);
 	assert_non_null(s);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* Killed once the scheduler has the worker's started report: the lease
+	 * then runs to the time limit, and only the missing heartbeats end it.
+	 * (Killed before, the session would end one grace after admission,
+	 * "no final report in time", which a slow machine may show.) */
+	assert_true(wait_started("t6"));
 	assert_int_equal(it_sched_stop(worker, SIGKILL), 128 + SIGKILL);
 	worker = 0;
 	/* No heartbeat for 3 intervals (2 s) plus the grace (15 s): the session
