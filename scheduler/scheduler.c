@@ -1,7 +1,7 @@
 /*
  * scheduler: one scheduler instance, wired from its parts: the config
  * (sched_config.c), the alert rules (sched_alerts.c), the workers table
- * (sched_workers.c), the state machine (sched_state.c) and the transactional
+ * (sched_workers.c), the state machine (sched_state*.c) and the transactional
  * loop (sched_loop.c). fleetcap-scheduler runs one; `fleetcap demo` runs one
  * in a thread next to a worker.
  */
