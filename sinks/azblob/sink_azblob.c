@@ -115,17 +115,3 @@ int sink_azblob_ring_url(const char *url, const char *local_path, char *out, siz
 			     (int)(digits + 1), under, url_dot);
 	return n < out_len ? 0 : -1;
 }
-
-static int put(void *ctx, const char *local_path, const char *dest, char *location,
-	       size_t location_len, struct fc_err *err)
-{
-	struct azblob_upload_result res;
-	return sink_azblob_put(ctx, local_path, dest, location, location_len, &res, err);
-}
-
-static void destroy(void *ctx)
-{
-	sink_azblob_close(ctx);
-}
-
-const struct sink_ops sink_azblob_ops = {"azblob", put, destroy};

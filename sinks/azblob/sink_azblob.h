@@ -15,7 +15,6 @@
 #include "azblob_auth.h"
 #include "azblob_upload.h"
 #include "fc_err.h"
-#include "sink.h"
 
 struct sink_azblob_config {
 	const struct azblob_key *keys; /* SharedKey per account */
@@ -54,8 +53,5 @@ void sink_azblob_set_progress(struct sink_azblob *sink,
  * number gives url unchanged. Returns 0, or -1 if it does not fit.
  */
 int sink_azblob_ring_url(const char *url, const char *local_path, char *out, size_t out_len);
-
-/* The sink_ops of the azblob sink; its ctx is a struct sink_azblob. */
-extern const struct sink_ops sink_azblob_ops;
 
 #endif

@@ -10,10 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fc_file.h"
-
-#define DIR_MODE  0750
-#define FILE_MODE 0640
+#define DIR_MODE 0750
 
 struct sink_disk {
 	int root_fd;
@@ -156,100 +153,3 @@ int sink_disk_resolve(struct sink_disk *d, const char *path, int *dirfd, char *n
 	*dirfd = cur;
 	return 0;
 }
-
-/* Copies src into dirfd/name via name.part, never replacing name. */
-static int copy_into(const char *src, int dirfd, const char *name, const char *path,
-		     struct fc_err *err)
-{
-	char part[NAME_MAX + 8], buf[1 << 16];
-	int in = -1, out = -1;
-	ssize_t n;
-
-	snprintf(part, sizeof(part), "%s.part", name);
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	out = openat(dirfd, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
-	if (in < 0 || out < 0) {
-		fc_err_set(err, FC_ERR_FATAL, "file_path \"%.200s\": cannot copy %s: %s", path, src,
-			   strerror(errno));
-		goto fail;
-	}
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || write(out, buf, (size_t)n) != n) {
-			fc_err_set(err, FC_ERR_FATAL, "file_path \"%.200s\": copy failed: %s", path,
-				   strerror(errno));
-			goto fail;
-		}
-	}
-	if (fsync(out) != 0 || close(out) != 0) {
-		out = -1;
-		fc_err_set(err, FC_ERR_FATAL, "file_path \"%.200s\": fsync failed: %s", path,
-			   strerror(errno));
-		goto fail;
-	}
-	out = -1;
-	if (fc_rename_noreplace(dirfd, part, name) != 0) {
-		fc_err_set(err, errno == EEXIST ? FC_ERR_INVALID : FC_ERR_FATAL,
-			   "file_path \"%.200s\": %s", path,
-			   errno == EEXIST ? "already exists: files are never overwritten"
-					   : strerror(errno));
-		goto fail;
-	}
-	close(in);
-	return 0;
-fail:
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
-	unlinkat(dirfd, part, 0);
-	return -1;
-}
-
-int sink_disk_put(struct sink_disk *d, const char *src, const char *path, char *location,
-		  size_t location_len, struct fc_err *err)
-{
-	char name[NAME_MAX + 1], rel[PATH_MAX];
-	int dirfd, rc = -1;
-
-	if (relative_path(d, path, rel, sizeof(rel), err) != 0 ||
-	    sink_disk_resolve(d, path, &dirfd, name, sizeof(name), err) != 0)
-		return -1;
-	if (linkat(AT_FDCWD, src, dirfd, name, 0) == 0) {
-		rc = 0;
-	} else if (errno == EEXIST) {
-		fc_err_set(err, FC_ERR_INVALID,
-			   "file_path \"%.200s\" already exists: files are never overwritten",
-			   path);
-	} else if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP) {
-		rc = copy_into(src, dirfd, name, path, err); /* another file system */
-	} else {
-		fc_err_set(err, FC_ERR_FATAL, "file_path \"%.200s\": cannot link %s: %s", path, src,
-			   strerror(errno));
-	}
-	if (rc == 0) {
-		fsync(dirfd); /* the new name survives a crash */
-		snprintf(location, location_len, "%s%s%s", d->root,
-			 strcmp(d->root, "/") == 0 ? "" : "/", rel);
-	}
-	close(dirfd);
-	return rc;
-}
-
-static int ops_put(void *ctx, const char *local_path, const char *dest, char *location,
-		   size_t location_len, struct fc_err *err)
-{
-	return sink_disk_put(ctx, local_path, dest, location, location_len, err);
-}
-
-static void ops_destroy(void *ctx)
-{
-	sink_disk_close(ctx);
-}
-
-const struct sink_ops sink_disk_ops = {
-	.name = "disk",
-	.put = ops_put,
-	.destroy = ops_destroy,
-};

@@ -6,8 +6,12 @@
  * planted anywhere on the path (by a user of the host, say) can make the
  * worker write outside the root: ".." is refused, absolute paths are
  * accepted only when they name a place under the root, and a symlink at any
- * component is refused. Missing directories are created with mode 0750. An
- * existing file is never replaced.
+ * component is refused. Missing directories are created with mode 0750.
+ *
+ * The sink places; the capture engine writes: the worker resolves a
+ * session's file_path here and the engine creates its files relative to the
+ * directory handle it gets (O_EXCL, never replacing a file), so nothing is
+ * copied and no check can be raced between resolving and writing.
  */
 #ifndef SINK_DISK_H
 #define SINK_DISK_H
@@ -15,7 +19,6 @@
 #include <stddef.h>
 
 #include "fc_err.h"
-#include "sink.h"
 
 struct sink_disk_config {
 	const char *root; /* the capture root; must exist */
@@ -36,16 +39,5 @@ void sink_disk_close(struct sink_disk *disk);
  */
 int sink_disk_resolve(struct sink_disk *disk, const char *path, int *dirfd, char *name,
 		      size_t name_len, struct fc_err *err);
-
-/*
- * Delivers src to path under the root: a hard link when both are on one file
- * system, else a copy written as NAME.part, fsync-ed and renamed. Fails when
- * the destination exists. Writes the absolute destination into location.
- */
-int sink_disk_put(struct sink_disk *disk, const char *src, const char *path, char *location,
-		  size_t location_len, struct fc_err *err);
-
-/* The sink_ops of the disk sink; its ctx is a struct sink_disk. */
-extern const struct sink_ops sink_disk_ops;
 
 #endif
