@@ -119,7 +119,7 @@ struct sched_key *ss_touch_key(struct sched_state *st, int32_t partition, const 
 
 /*
  * Called before the batch first changes k: keeps its packed state for a
- * rollback and marks it for the ledger. Most inputs (a ss_create rejected at
+ * rollback and marks it for the ledger. Most inputs (a create rejected at
  * quota, a report of an unknown session) change nothing and never get here,
  * which spares packing the whole state of every key a batch reads.
  */

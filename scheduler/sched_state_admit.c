@@ -64,7 +64,7 @@ static int same_digest(const ProtobufCBinaryData *d, const uint8_t digest[FC_SPE
 }
 
 /* Remembers a finished capture's name and final status; the oldest past
- * finished_max is forgotten (a ss_create of that name is then new). */
+ * finished_max is forgotten (a create of that name is then new). */
 static void remember_finished(struct sched_state *st, struct sched_key *k, const entry_t *e,
 			      const status_t *final, int64_t now)
 {
@@ -93,7 +93,7 @@ oom:
 		f->spec_digest.len = f->spec_digest.data ? FC_SPEC_DIGEST_LEN : 0;
 		protobuf_c_message_free_unpacked(&f->base, NULL);
 	}
-	ss_lose(st, "out of memory keeping %s/%s for a repeated ss_create", k->key, e->spec->name);
+	ss_lose(st, "out of memory keeping %s/%s for a repeated create", k->key, e->spec->name);
 }
 
 static void start_cooldown(struct sched_state *st, struct sched_key *k, const entry_t *e,
@@ -203,9 +203,9 @@ void ss_admit_queued(struct sched_state *st, struct sched_key *k, int64_t now)
 	}
 }
 
-/* --------------------------------------------------------------- ss_create */
+/* --------------------------------------------------------------- create */
 
-/* Takes spec. Applies a ss_create to key k. */
+/* Takes spec. Applies a create to key k. */
 void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__CaptureSpec *spec,
 	       const char *request_id, int64_t now)
 {

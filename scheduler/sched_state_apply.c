@@ -64,7 +64,7 @@ static void stop_or_delete(struct sched_state *st, struct sched_key *k, const ch
 		finished_t *f = ss_take(&ls->finished, &ls->n_finished, (size_t)i);
 		protobuf_c_message_free_unpacked(&f->base, NULL);
 	}
-	/* Also clears the status of a rejected ss_create, which has no ledger entry. */
+	/* Also clears the status of a rejected create, which has no ledger entry. */
 	ss_emit_status_tombstone(st, k, name);
 }
 
@@ -157,7 +157,7 @@ static void apply_command(struct sched_state *st, int32_t partition, const char 
 	struct sched_key *k;
 
 	if (cmd->kind == FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE && !spec) {
-		FC_WARN("sched", "ss_create %.64s without a spec: ignored", cmd->request_id);
+		FC_WARN("sched", "create %.64s without a spec: ignored", cmd->request_id);
 		return;
 	}
 	if (cmd->kind == FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE) {
