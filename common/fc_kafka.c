@@ -83,3 +83,9 @@ enum fc_err_action fc_kafka_err_from_error(rd_kafka_error_t *error, const char *
 	rd_kafka_error_destroy(error);
 	return action;
 }
+
+int32_t fc_partition_for_key(const void *key, size_t len, int32_t partition_cnt)
+{
+	/* librdkafka's own partitioner: it reads neither the topic nor the opaques. */
+	return rd_kafka_msg_partitioner_murmur2(NULL, key, len, partition_cnt, NULL, NULL);
+}

@@ -34,6 +34,14 @@ rd_kafka_conf_t *fc_kafka_consumer_conf_new(const char *brokers,
 					    struct fc_err *err);
 
 /* Sets one property, with err naming it on failure. */
+/*
+ * The partition the configured partitioner (murmur2_random) gives key among
+ * partition_cnt (> 0) partitions: the Java client's murmur2, so that clients
+ * in any language agree. The scheduler maps quota keys to the ledger
+ * partitions it owns with it, and a worker finds its jobs partition.
+ */
+int32_t fc_partition_for_key(const void *key, size_t len, int32_t partition_cnt);
+
 int fc_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
 		      struct fc_err *err);
 

@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "fc_kafka.h"
-#include "fc_murmur2.h"
 #include "fc_spec.h"
 #include "it_env.h"
 
