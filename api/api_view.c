@@ -11,17 +11,17 @@
 
 #include "fc_kafka.h"
 #include "fc_log.h"
+#include "fc_table.h"
 
-#define BUCKETS 4096
 /* Recent answers, newest last: enough for the requests waited on at once. */
 #define ANSWERS 1024
 
 struct entry {
+	struct fc_table_node node; /* in api_view.entries, under key */
 	char *key;
 	uint8_t *value; /* packed CaptureStatus */
 	size_t len;
 	int state;
-	struct entry *next;
 };
 
 struct answer {
@@ -36,29 +36,22 @@ struct api_view {
 	atomic_int stop;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	struct entry *buckets[BUCKETS];
+	struct fc_table entries; /* of struct entry: captures not deleted */
 	struct answer answers[ANSWERS];
 	size_t next_answer;
-	size_t entries; /* captures held: the ones not deleted */
 	int32_t partitions;
 	unsigned char *at_end; /* per partition: its end was reached once */
 	int32_t ended;
 };
 
-static unsigned hash(const char *s)
+static struct entry *entry_of(struct fc_table_node *n)
 {
-	unsigned h = 2166136261u;
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % BUCKETS;
+	return n ? FC_CONTAINER_OF(n, struct entry, node) : NULL;
 }
 
 static struct entry *find(struct api_view *v, const char *key)
 {
-	for (struct entry *e = v->buckets[hash(key)]; e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	return NULL;
+	return entry_of(fc_table_find(&v->entries, key, strlen(key)));
 }
 
 static uint8_t *copy(const void *p, size_t len)
@@ -73,18 +66,14 @@ static uint8_t *copy(const void *p, size_t len)
  * exist, as the compacted topic does. Called with the lock held. */
 static void forget(struct api_view *v, const char *key)
 {
-	struct entry **p = &v->buckets[hash(key)];
+	struct entry *e = find(v, key);
 
-	while (*p && strcmp((*p)->key, key) != 0)
-		p = &(*p)->next;
-	if (!*p)
+	if (!e)
 		return;
-	struct entry *e = *p;
-	*p = e->next;
+	fc_table_remove(&v->entries, &e->node);
 	free(e->key);
 	free(e->value);
 	free(e);
-	v->entries--;
 }
 
 /* Stores one record; called with the lock held. */
@@ -112,14 +101,12 @@ static void apply(struct api_view *v, const rd_kafka_message_t *m)
 		e = NULL;
 	} else if (!e) {
 		e = calloc(1, sizeof(*e));
-		if (!e || !(e->key = strdup(key))) {
+		if (!e || !(e->key = strdup(key)) ||
+		    fc_table_insert(&v->entries, &e->node, e->key, strlen(e->key)) != 0) {
+			if (e)
+				free(e->key);
 			free(e);
 			e = NULL;
-		} else {
-			unsigned h = hash(key);
-			e->next = v->buckets[h];
-			v->buckets[h] = e;
-			v->entries++;
 		}
 	}
 	if (e) {
@@ -271,24 +258,25 @@ size_t api_view_list(struct api_view *v, const char *sub, const char *region, ap
 
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s/%s/", sub, region);
 	pthread_mutex_lock(&v->lock);
-	for (size_t b = 0; list && b < BUCKETS; b++)
-		for (struct entry *e = v->buckets[b]; e; e = e->next) {
-			if (strncmp(e->key, prefix, plen) != 0)
+	for (struct fc_table_node *node = list ? fc_table_first(&v->entries) : NULL; node;
+	     node = fc_table_next(&v->entries, node)) {
+		struct entry *e = entry_of(node);
+		if (strncmp(e->key, prefix, plen) != 0)
+			continue;
+		api_status_t *s = unpack(e);
+		if (!s)
+			continue;
+		if (n == cap) {
+			api_status_t **grown = realloc(list, 2 * cap * sizeof(*list));
+			if (!grown) {
+				api_status_free(s);
 				continue;
-			api_status_t *s = unpack(e);
-			if (!s)
-				continue;
-			if (n == cap) {
-				api_status_t **grown = realloc(list, 2 * cap * sizeof(*list));
-				if (!grown) {
-					api_status_free(s);
-					continue;
-				}
-				list = grown;
-				cap *= 2;
 			}
-			list[n++] = s;
+			list = grown;
+			cap *= 2;
 		}
+		list[n++] = s;
+	}
 	pthread_mutex_unlock(&v->lock);
 	if (list)
 		qsort(list, n, sizeof(*list), by_name);
@@ -343,7 +331,7 @@ int api_view_wait_until(struct api_view *v, const char *key,
 size_t api_view_entries(struct api_view *v)
 {
 	pthread_mutex_lock(&v->lock);
-	size_t n = v->entries;
+	size_t n = v->entries.count;
 	pthread_mutex_unlock(&v->lock);
 	return n;
 }
@@ -352,10 +340,12 @@ void api_view_count_states(struct api_view *v, size_t counts[5])
 {
 	memset(counts, 0, 5 * sizeof(counts[0]));
 	pthread_mutex_lock(&v->lock);
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct entry *e = v->buckets[b]; e; e = e->next)
-			if (e->value && e->state >= 0 && e->state < 5)
-				counts[e->state]++;
+	for (struct fc_table_node *n = fc_table_first(&v->entries); n;
+	     n = fc_table_next(&v->entries, n)) {
+		struct entry *e = entry_of(n);
+		if (e->value && e->state >= 0 && e->state < 5)
+			counts[e->state]++;
+	}
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -379,13 +369,14 @@ void api_view_stop(struct api_view *v)
 	atomic_store(&v->stop, 1);
 	pthread_join(v->thread, NULL);
 	rd_kafka_destroy(v->consumer);
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct entry *e = v->buckets[b], *next; e; e = next) {
-			next = e->next;
-			free(e->key);
-			free(e->value);
-			free(e);
-		}
+	for (struct fc_table_node *n = fc_table_first(&v->entries), *next; n; n = next) {
+		struct entry *e = entry_of(n);
+		next = fc_table_next(&v->entries, n);
+		free(e->key);
+		free(e->value);
+		free(e);
+	}
+	fc_table_clear(&v->entries);
 	for (size_t i = 0; i < ANSWERS; i++)
 		free(v->answers[i].value);
 	free(v->at_end);

@@ -50,20 +50,9 @@ void ss_free_entry(entry_t *e)
 
 /* ---------------------------------------------------------------- keys */
 
-static unsigned hash_key(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h % BUCKETS;
-}
-
 struct sched_key *ss_find_key(struct sched_state *st, const char *key)
 {
-	for (struct sched_key *k = st->buckets[hash_key(key)]; k; k = k->next_in_bucket)
-		if (strcmp(k->key, key) == 0)
-			return k;
-	return NULL;
+	return ss_key_of(fc_table_find(&st->keys, key, strlen(key)));
 }
 
 static ledger_t *new_ledger(const char *key)
@@ -90,18 +79,17 @@ struct sched_key *ss_touch_key(struct sched_state *st, int32_t partition, const 
 	struct sched_key *k = ss_find_key(st, key);
 
 	if (!k) {
-		unsigned b = hash_key(key);
 		if (strlen(key) >= KEY_MAX || !(k = calloc(1, sizeof(*k))))
 			return NULL;
 		snprintf(k->key, sizeof(k->key), "%s", key);
 		k->partition = partition;
-		if (!(k->ls = new_ledger(key))) {
+		if (!(k->ls = new_ledger(key)) ||
+		    fc_table_insert(&st->keys, &k->node, k->key, strlen(k->key)) != 0) {
+			if (k->ls)
+				protobuf_c_message_free_unpacked(&k->ls->base, NULL);
 			free(k);
 			return NULL;
 		}
-		k->next_in_bucket = st->buckets[b];
-		st->buckets[b] = k;
-		st->key_count++;
 		k->touched = 1;
 		k->existed = 0;
 		k->next_touched = st->touched;
@@ -141,13 +129,7 @@ void ss_mutate(struct sched_key *k)
 
 static void unlink_key(struct sched_state *st, struct sched_key *k)
 {
-	struct sched_key **p = &st->buckets[hash_key(k->key)];
-
-	while (*p && *p != k)
-		p = &(*p)->next_in_bucket;
-	if (*p)
-		*p = k->next_in_bucket;
-	st->key_count--;
+	fc_table_remove(&st->keys, &k->node);
 }
 
 static void free_key(struct sched_key *k)
@@ -173,11 +155,11 @@ void sched_state_destroy(struct sched_state *st)
 {
 	if (!st)
 		return;
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct sched_key *k = st->buckets[b], *next; k; k = next) {
-			next = k->next_in_bucket;
-			free_key(k);
-		}
+	for (struct fc_table_node *n = fc_table_first(&st->keys), *next; n; n = next) {
+		next = fc_table_next(&st->keys, n);
+		free_key(ss_key_of(n));
+	}
+	fc_table_clear(&st->keys);
 	free(st);
 }
 
@@ -212,9 +194,10 @@ int sched_state_load(struct sched_state *st, int32_t partition, const char *key,
 	snprintf(k->key, sizeof(k->key), "%s", key);
 	k->partition = partition;
 	k->ls = ls;
-	k->next_in_bucket = st->buckets[hash_key(key)];
-	st->buckets[hash_key(key)] = k;
-	st->key_count++;
+	if (fc_table_insert(&st->keys, &k->node, k->key, strlen(k->key)) != 0) {
+		free_key(k);
+		return -1;
+	}
 	return 0;
 }
 
@@ -223,42 +206,38 @@ void sched_state_renew_leases(struct sched_state *st, const int32_t *partitions,
 {
 	int64_t floor = now_ms + st->policy.lease_grace_ms;
 
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket) {
-			size_t i = 0;
-			while (i < count && partitions[i] != k->partition)
-				i++;
-			if (i == count)
-				continue;
-			for (size_t a = 0; a < k->ls->n_active; a++) {
-				entry_t *e = k->ls->active[a];
-				if (e->lease_deadline_ms && e->lease_deadline_ms < floor)
-					e->lease_deadline_ms = floor;
-			}
+	for (struct fc_table_node *n = fc_table_first(&st->keys); n;
+	     n = fc_table_next(&st->keys, n)) {
+		struct sched_key *k = ss_key_of(n);
+		size_t i = 0;
+		while (i < count && partitions[i] != k->partition)
+			i++;
+		if (i == count)
+			continue;
+		for (size_t a = 0; a < k->ls->n_active; a++) {
+			entry_t *e = k->ls->active[a];
+			if (e->lease_deadline_ms && e->lease_deadline_ms < floor)
+				e->lease_deadline_ms = floor;
 		}
+	}
 }
 
 void sched_state_drop_partition(struct sched_state *st, int32_t partition)
 {
 	sched_state_commit(st); /* no batch is open across a revocation */
-	for (size_t b = 0; b < BUCKETS; b++) {
-		struct sched_key **p = &st->buckets[b];
-		while (*p) {
-			struct sched_key *k = *p;
-			if (k->partition == partition) {
-				*p = k->next_in_bucket;
-				st->key_count--;
-				free_key(k);
-			} else {
-				p = &k->next_in_bucket;
-			}
+	for (struct fc_table_node *n = fc_table_first(&st->keys), *next; n; n = next) {
+		struct sched_key *k = ss_key_of(n);
+		next = fc_table_next(&st->keys, n);
+		if (k->partition == partition) {
+			unlink_key(st, k);
+			free_key(k);
 		}
 	}
 }
 
 size_t sched_state_key_count(const struct sched_state *st)
 {
-	return st->key_count;
+	return st->keys.count;
 }
 
 size_t sched_state_active_count(const struct sched_state *st, const char *key)
@@ -319,11 +298,11 @@ void sched_state_stats(const struct sched_state *st, struct sched_stats *out)
 {
 	*out = st->stats;
 	out->active = out->waiting = 0;
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (const struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket) {
-			out->active += k->ls->n_active;
-			out->waiting += k->ls->n_queued;
-		}
+	for (struct fc_table_node *n = fc_table_first(&st->keys); n;
+	     n = fc_table_next(&st->keys, n)) {
+		out->active += ss_key_of(n)->ls->n_active;
+		out->waiting += ss_key_of(n)->ls->n_queued;
+	}
 }
 
 int sched_state_sound(const struct sched_state *st)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fc_table.h"
 #include "sched_state.h"
 
 typedef Fleetcap__V1__LedgerState ledger_t;
@@ -17,7 +18,6 @@ typedef Fleetcap__V1__LedgerTombstone finished_t;
 typedef Fleetcap__V1__CaptureStatus status_t;
 
 #define KEY_MAX	    (FC_TENANT_MAX * 2 + 2)
-#define BUCKETS	    4096
 #define STATUS_KEY  (KEY_MAX + FC_NAME_MAX + 2)
 #define SESSION_MAX (STATUS_KEY + 24)
 
@@ -33,14 +33,14 @@ struct sched_key {
 	int mutated;
 	uint8_t *before;
 	size_t before_len;
-	struct sched_key *next_in_bucket, *next_touched;
+	struct fc_table_node node; /* in sched_state.keys, under key */
+	struct sched_key *next_touched;
 };
 
 struct sched_state {
 	struct sched_policy policy;
-	struct sched_key *buckets[BUCKETS];
+	struct fc_table keys; /* of struct sched_key */
 	struct sched_key *touched;
-	size_t key_count;
 	size_t emitted;
 	/* This batch dropped a record or a decision on out-of-memory: it must
 	 * not commit (see sched_state_sound). */
@@ -51,6 +51,12 @@ struct sched_state {
 static inline void ss_count(uint64_t *table, int code)
 {
 	table[code >= 0 && code < SCHED_CODES ? code : 0]++;
+}
+
+/* The quota key of a node of sched_state.keys. */
+static inline struct sched_key *ss_key_of(struct fc_table_node *n)
+{
+	return n ? FC_CONTAINER_OF(n, struct sched_key, node) : NULL;
 }
 
 /* What a status says, beyond the entry and its spec (ss_build_status). */

@@ -104,9 +104,11 @@ size_t sched_state_tick(struct sched_state *st, int64_t now_ms)
 {
 	size_t before = st->emitted;
 
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct sched_key *k = st->buckets[b]; k; k = k->next_in_bucket)
-			if (key_has_due(st, k, now_ms) && ss_touch_key(st, k->partition, k->key))
-				tick_key(st, k, now_ms);
+	for (struct fc_table_node *n = fc_table_first(&st->keys); n;
+	     n = fc_table_next(&st->keys, n)) {
+		struct sched_key *k = ss_key_of(n);
+		if (key_has_due(st, k, now_ms) && ss_touch_key(st, k->partition, k->key))
+			tick_key(st, k, now_ms);
+	}
 	return st->emitted - before;
 }

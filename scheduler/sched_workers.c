@@ -7,18 +7,17 @@
 
 #include "fc_kafka.h"
 #include "fc_log.h"
-#include "fc_murmur2.h"
 #include "fc_spec.h"
+#include "fc_table.h"
 #include "fleetcap.pb-c.h"
 
-#define BUCKETS		    1024
 #define INTERVAL_DEFAULT_MS 10000
 #define CATCH_UP_TIMEOUT_MS 2000
 
 struct host {
+	struct fc_table_node node; /* in sched_workers.hosts, under host_id */
 	char *host_id;
 	Fleetcap__V1__WorkerHeartbeat *hb;
-	struct host *next;
 };
 
 struct sched_workers {
@@ -26,24 +25,13 @@ struct sched_workers {
 	char *topic;
 	int32_t partitions;
 	long long stale_factor;
-	size_t count;
-	struct host *buckets[BUCKETS];
+	struct fc_table hosts; /* of struct host */
 };
-
-static unsigned hash_host(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h % BUCKETS;
-}
 
 static struct host *find_host(const struct sched_workers *w, const char *id, size_t len)
 {
-	for (struct host *h = w->buckets[hash_host(id, len)]; h; h = h->next)
-		if (strlen(h->host_id) == len && memcmp(h->host_id, id, len) == 0)
-			return h;
-	return NULL;
+	struct fc_table_node *n = fc_table_find(&w->hosts, id, len);
+	return n ? FC_CONTAINER_OF(n, struct host, node) : NULL;
 }
 
 /* A heartbeat (or a tombstone: the host left) for key. */
@@ -67,17 +55,16 @@ static void apply_record(struct sched_workers *w, const rd_kafka_message_t *m)
 	}
 	h = find_host(w, m->key, m->key_len);
 	if (!h) {
-		unsigned b = hash_host(m->key, m->key_len);
 		if (!hb || !(h = calloc(1, sizeof(*h))) ||
-		    !(h->host_id = strndup(m->key, m->key_len))) {
+		    !(h->host_id = strndup(m->key, m->key_len)) ||
+		    fc_table_insert(&w->hosts, &h->node, h->host_id, m->key_len) != 0) {
+			if (h)
+				free(h->host_id);
 			free(h);
 			if (hb)
 				fleetcap__v1__worker_heartbeat__free_unpacked(hb, NULL);
 			return;
 		}
-		h->next = w->buckets[b];
-		w->buckets[b] = h;
-		w->count++;
 	}
 	if (h->hb)
 		fleetcap__v1__worker_heartbeat__free_unpacked(h->hb, NULL);
@@ -120,14 +107,15 @@ void sched_workers_destroy(struct sched_workers *w)
 {
 	if (!w)
 		return;
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (struct host *h = w->buckets[b], *next; h; h = next) {
-			next = h->next;
-			if (h->hb)
-				fleetcap__v1__worker_heartbeat__free_unpacked(h->hb, NULL);
-			free(h->host_id);
-			free(h);
-		}
+	for (struct fc_table_node *n = fc_table_first(&w->hosts), *next; n; n = next) {
+		struct host *h = FC_CONTAINER_OF(n, struct host, node);
+		next = fc_table_next(&w->hosts, n);
+		if (h->hb)
+			fleetcap__v1__worker_heartbeat__free_unpacked(h->hb, NULL);
+		free(h->host_id);
+		free(h);
+	}
+	fc_table_clear(&w->hosts);
 	if (w->rk) {
 		rd_kafka_consumer_close(w->rk);
 		rd_kafka_destroy(w->rk);
@@ -175,7 +163,7 @@ int sched_workers_load(struct sched_workers *w, int timeout_ms, struct fc_err *e
 {
 	if (catch_up(w, 0, w->partitions - 1, timeout_ms, err) != 0)
 		return -1;
-	FC_INFO("sched", "workers table: %zu hosts", w->count);
+	FC_INFO("sched", "workers table: %zu hosts", w->hosts.count);
 	return 0;
 }
 
@@ -192,7 +180,7 @@ void sched_workers_poll(struct sched_workers *w)
 
 size_t sched_workers_count(const struct sched_workers *w)
 {
-	return w->count;
+	return w->hosts.count;
 }
 
 /* 0 when h is a fresh registration in subscription/region, else -1 with why. */
