@@ -11,7 +11,13 @@ enum {
 	CLI_EXIT_TIMEOUT = 4,
 };
 
+#include <jansson.h>
+
 #include "fc_err.h"
+
+/* Prints o as one compact line of JSON on stdout and releases it (NULL, from
+ * a failed allocation, prints nothing). Every --json output goes through it. */
+void cli_json_print(json_t *o);
 
 /* Resolves the brokers: the --brokers value, else FLEETCAP_BROKERS, else NULL. */
 const char *cli_brokers(const char *option);

@@ -156,11 +156,7 @@ static void print_json(const struct wk_session *s, const struct wk_result *r, co
 		"drops", (json_int_t)(r->counters.kernel_drops + r->counters.interface_drops),
 		"kernelDrops", (json_int_t)r->counters.kernel_drops, "interfaceDrops",
 		(json_int_t)r->counters.interface_drops, "files", files);
-	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-	if (text)
-		printf("%s\n", text);
-	free(text);
-	json_decref(o);
+	cli_json_print(o);
 }
 
 static void print_summary(const struct wk_session *s, const struct wk_result *r,

@@ -73,3 +73,13 @@ void cli_print_field_errors(const char *command, const struct fc_field_errors *e
 	if (errs->dropped)
 		fprintf(stderr, "fleetcap %s: ... and %zu more errors\n", command, errs->dropped);
 }
+
+void cli_json_print(json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}

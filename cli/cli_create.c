@@ -71,10 +71,7 @@ static int on_status(void *opaque, const cli_status_t *s)
 	if (!s || strcmp(s->request_id, a->request_id) != 0)
 		return -1;
 	if (a->json) {
-		json_t *o = cli_status_json(s);
-		json_dumpf(o, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-		json_decref(o);
+		cli_json_print(cli_status_json(s));
 	} else if ((int)s->state != a->last_state || s->rejected_error) {
 		cli_status_print_line(s, stdout);
 	}
@@ -201,9 +198,9 @@ int cli_create(int argc, char **argv)
 		goto out;
 	if (!wait) {
 		if (json)
-			printf("{\"requestId\":\"%s\",\"name\":\"%s\",\"subscription\":\"%s\","
-			       "\"region\":\"%s\"}\n",
-			       request_id, spec->name, spec->subscription, spec->region);
+			cli_json_print(json_pack("{ssssssss}", "requestId", request_id, "name",
+						 spec->name, "subscription", spec->subscription,
+						 "region", spec->region));
 		else
 			printf("create %s sent (request %s)\n", status_key, request_id);
 		goto out;

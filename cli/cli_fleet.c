@@ -10,8 +10,8 @@
 
 #include "cli.h"
 #include "fc_config.h"
+#include "fc_kafka.h"
 #include "fc_log.h"
-#include "fc_murmur2.h"
 #include "fc_names.h"
 
 #define DEFAULT_CONFIG	"/etc/fleetcap/fleetcap.conf"

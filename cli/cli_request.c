@@ -77,7 +77,7 @@ static int stop_or_delete(int argc, char **argv, const char *command, int kind)
 	rc = cli_fleet_send(&f, FC_TOPIC_COMMANDS, key, &cmd.base);
 	if (rc == 0) {
 		if (json)
-			printf("{\"requestId\":\"%s\",\"name\":\"%s\"}\n", request_id, name);
+			cli_json_print(json_pack("{ssss}", "requestId", request_id, "name", name));
 		else
 			printf("%s %s/%s sent (request %s)\n", command, key, name, request_id);
 	}

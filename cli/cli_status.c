@@ -134,10 +134,7 @@ static int parse(struct args *a, int argc, char **argv)
 
 static void print_json(const cli_status_t *s)
 {
-	json_t *o = cli_status_json(s);
-	json_dumpf(o, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	json_decref(o);
+	cli_json_print(cli_status_json(s));
 }
 
 static void print_details(const cli_status_t *s)
@@ -289,9 +286,7 @@ int cli_list(int argc, char **argv)
 		json_t *arr = json_array();
 		for (size_t i = 0; i < l.count; i++)
 			json_array_append_new(arr, cli_status_json(l.items[i]));
-		json_dumpf(arr, stdout, JSON_COMPACT);
-		fputc('\n', stdout);
-		json_decref(arr);
+		cli_json_print(arr);
 	} else {
 		printf("%-24s %-16s %-24s %-9s %-20s %12s %14s\n", "NAME", "REGION", "TARGET",
 		       "STATUS", "REASON", "PACKETS", "BYTES");

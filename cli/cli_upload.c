@@ -84,11 +84,7 @@ static void print_result(int json, const char *url, const struct azblob_upload_r
 		json_object_set_new(o, "error", json_string("StorageFailed"));
 		json_object_set_new(o, "errorMessage", json_string(error));
 	}
-	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-	if (text)
-		printf("%s\n", text);
-	free(text);
-	json_decref(o);
+	cli_json_print(o);
 }
 
 enum {

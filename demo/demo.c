@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -134,20 +135,21 @@ static int make_dir(struct demo *d, const char *dir)
 /* The scheduler's rules: a Warning or worse on a host captures its UDP. */
 static int write_rules(struct demo *d)
 {
-	FILE *f = fopen(d->rules, "w");
+	char filter[64];
 
-	if (!f) {
+	snprintf(filter, sizeof(filter), "protocol=udp,remote-port=%u", d->ports.udp);
+	json_t *rules = json_pack("{s:[{s:s, s:s, s:i, s:{s:i, s:i, s:[s], s:s}}]}", "rules",
+				  "name", DEMO_RULE, "minSeverity", "Warning", "cooldownSeconds",
+				  600, "capture", "time-limit", d->time_limit, "queue-timeout", 60,
+				  "filter", filter, "file-path", "alerts/{name}.pcap");
+
+	if (!rules || json_dump_file(rules, d->rules, JSON_INDENT(2)) != 0) {
 		fprintf(stderr, "fleetcap demo: cannot write %s: %s\n", d->rules, strerror(errno));
+		json_decref(rules);
 		return CLI_EXIT_FAILURE;
 	}
-	fprintf(f,
-		"{\"rules\": [{\"name\": \"%s\", \"minSeverity\": \"Warning\", "
-		"\"cooldownSeconds\": 600,\n"
-		"  \"capture\": {\"time-limit\": %d, \"queue-timeout\": 60,\n"
-		"              \"filter\": [\"protocol=udp,remote-port=%u\"],\n"
-		"              \"file-path\": \"alerts/{name}.pcap\"}}]}\n",
-		DEMO_RULE, d->time_limit, d->ports.udp);
-	return fclose(f) == 0 ? 0 : CLI_EXIT_FAILURE;
+	json_decref(rules);
+	return 0;
 }
 
 /* The in-process Kafka: one mock broker on 127.0.0.1 and fleetcap's topics. */
