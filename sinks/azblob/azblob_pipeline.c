@@ -155,35 +155,32 @@ static int wait_ms(const struct upload *u)
 	return next <= now ? 0 : (int)((next - now) * 1000) + 1;
 }
 
-/* Handles one finished Put Block. Returns -1 when the upload must stop. */
-static int block_finished(struct upload *u, struct slot *s, CURLcode rc)
+int up_block_answer(struct upload *u, struct slot *s, enum outcome o, double now)
 {
 	struct block *b = &u->blocks[s->block];
-	enum outcome o = up_judge(u, s, rc);
-	int ret = 0;
 
-	curl_multi_remove_handle(u->multi, s->easy);
-	s->busy = 0;
 	if (o == DONE) {
-		u->last_success = up_now_s();
+		u->last_success = now;
 		u->failures = 0;
 		block_done(u, s->block);
-	} else if (o == RETRY) {
-		double now = up_now_s();
+		return 0;
+	}
+	if (o == RETRY) {
 		b->state = BLOCK_WAITING;
 		u->n_waiting++;
 		/* A failure during a pause belongs to the burst that started it. */
 		if (now >= u->pause_until) {
 			double delay = up_backoff(u, ++u->failures, s);
 			if (delay < 0)
-				ret = -1;
-			else
-				u->pause_until = now + delay;
+				return -1;
+			u->pause_until = now + delay;
 		} else {
 			u->res->retries++;
 		}
 		b->not_before = u->pause_until;
-	} else if (o == CREATE_CONTAINER) {
+		return 0;
+	}
+	if (o == CREATE_CONTAINER) {
 		/*
 		 * The service lost the container (an emulator restarted empty).
 		 * send_blocks creates it once no transfer is running.
@@ -192,9 +189,19 @@ static int block_finished(struct upload *u, struct slot *s, CURLcode rc)
 		b->not_before = 0;
 		u->n_waiting++;
 		u->need_container = 1;
-	} else {
-		ret = -1;
+		return 0;
 	}
+	return -1;
+}
+
+/* Handles one finished Put Block. Returns -1 when the upload must stop. */
+static int block_finished(struct upload *u, struct slot *s, CURLcode rc)
+{
+	enum outcome o = up_judge(u, s, rc);
+
+	curl_multi_remove_handle(u->multi, s->easy);
+	s->busy = 0;
+	int ret = up_block_answer(u, s, o, up_now_s());
 	azblob_call_release(&s->call);
 	return ret;
 }

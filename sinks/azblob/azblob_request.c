@@ -90,44 +90,49 @@ int up_setup(struct upload *u, struct slot *s, enum op op, const char *body, siz
 				 nq, h, nh, out, out_len, body_max, u->err);
 }
 
-/* Sorts an answer into what to do next; for FAILED, err says why. */
+enum outcome up_classify(enum op op, long status, const char *error_code, int with_key)
+{
+	if (status >= 200 && status < 300)
+		return DONE;
+	if (status == 0 || azblob_status_retryable(status))
+		return RETRY;
+	if (status == 404 && strcmp(error_code, "ContainerNotFound") == 0)
+		return with_key ? CREATE_CONTAINER : FAILED;
+	if (op == OP_CREATE_CONTAINER && status == 409)
+		return DONE; /* ContainerAlreadyExists: someone else made it */
+	if ((op == OP_PUT_BLOB || op == OP_PUT_BLOCK_LIST) && (status == 409 || status == 412))
+		return EXISTS;
+	return FAILED;
+}
+
+/* Sorts an answer into what to do next; for RETRY and FAILED, err says why. */
 enum outcome up_judge(struct upload *u, struct slot *s, CURLcode rc)
 {
 	const struct azblob_answer *a = &s->call.answer;
 	char what[FC_BLOB_URL_MAX + 256];
 
 	azblob_call_finish(&s->call, rc);
-	azblob_call_describe(&s->call, u->url, rc, what, sizeof(what));
-	if (a->status >= 200 && a->status < 300)
-		return DONE;
-	if (a->status == 0 || azblob_status_retryable(a->status)) {
+	enum outcome o = up_classify(s->op, a->status, a->error_code, u->cred->key != NULL);
+	if (o != DONE)
+		azblob_call_describe(&s->call, u->url, rc, what, sizeof(what));
+	if (o == RETRY) {
 		FC_DEBUG("azblob", "%s: will retry", what);
 		fc_err_set(u->err, FC_ERR_RETRY, "%s", what);
-		return RETRY;
-	}
-	if (a->status == 401 || a->status == 403) {
+	} else if (o == FAILED && (a->status == 401 || a->status == 403)) {
 		fc_err_set(u->err, FC_ERR_FATAL, "%s: authentication or permission refused: %s",
 			   what,
 			   u->cred->key ? "check the account key for this account"
 					: "check the SAS token's signature, expiry and permissions "
 					  "(uploads need sp=cw)");
-		return FAILED;
-	}
-	if (a->status == 404 && strcmp(a->error_code, "ContainerNotFound") == 0) {
-		if (u->cred->key)
-			return CREATE_CONTAINER;
+	} else if (o == FAILED && a->status == 404 &&
+		   strcmp(a->error_code, "ContainerNotFound") == 0) {
 		fc_err_set(u->err, FC_ERR_FATAL,
 			   "%s: the container does not exist, and a SAS token cannot create it",
 			   what);
-		return FAILED;
+	} else if (o == FAILED) {
+		fc_err_set(u->err, FC_ERR_FATAL, "%s", what);
 	}
-	if (s->op == OP_CREATE_CONTAINER && a->status == 409)
-		return DONE; /* ContainerAlreadyExists: someone else made it */
-	if ((s->op == OP_PUT_BLOB || s->op == OP_PUT_BLOCK_LIST) &&
-	    (a->status == 409 || a->status == 412))
-		return EXISTS;
-	fc_err_set(u->err, FC_ERR_FATAL, "%s", what);
-	return FAILED;
+	return o;
 }
 
 /*
@@ -136,8 +141,8 @@ enum outcome up_judge(struct upload *u, struct slot *s, CURLcode rc)
  */
 double up_backoff(struct upload *u, unsigned attempt, const struct slot *s)
 {
-	double delay = azblob_backoff_delay(&u->cfg->backoff, attempt,
-					    s->call.answer.retry_after_s, up_next_random(u));
+	double delay = azblob_backoff_delay(&u->cfg->backoff, attempt, s->call.answer.retry_after_s,
+					    up_next_random(u));
 	if (up_now_s() + delay - u->last_success > u->cfg->retry_window_s) {
 		char last[sizeof(u->err->msg)];
 		snprintf(last, sizeof(last), "%s", u->err->msg);
@@ -177,7 +182,6 @@ static CURLcode perform(struct upload *u, struct slot *s)
 	curl_multi_remove_handle(u->multi, s->easy);
 	return rc;
 }
-
 
 /*
  * Sends one request (not a block) until it is answered or refused, retrying

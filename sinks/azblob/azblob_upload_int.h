@@ -89,9 +89,18 @@ struct upload {
 	struct fc_err *err;
 };
 
+/* What to do after an answer (up_classify). */
 enum outcome { DONE, RETRY, CREATE_CONTAINER, EXISTS, FAILED };
 
 /* azblob_pipeline.c */
+/*
+ * The block of slot s was answered o at monotonic time now: DONE stores it;
+ * RETRY makes it wait, and the first failure of a burst sets the pause (one
+ * backoff step for the burst, not one per block); CREATE_CONTAINER makes it
+ * wait for the container. -1 when the upload must stop (FAILED, or the
+ * retry window has run out).
+ */
+int up_block_answer(struct upload *u, struct slot *s, enum outcome o, double now);
 int up_put_blocks(struct upload *u);
 
 /* azblob_read.c */
@@ -99,6 +108,12 @@ int up_load_block(struct upload *u, struct slot *s, uint32_t i);
 int up_read_range(struct upload *u, unsigned char *buf, uint64_t off, size_t len);
 
 /* azblob_request.c */
+/*
+ * What to do with an answer to op: HTTP status (0: none came, a connection or
+ * transfer error), x-ms-error-code, and whether the upload signs with an
+ * account key (which can create a container; a SAS token cannot).
+ */
+enum outcome up_classify(enum op op, long status, const char *error_code, int with_key);
 double up_backoff(struct upload *u, unsigned attempt, const struct slot *s);
 int up_check_existing(struct upload *u, struct slot *s);
 int up_create_container(struct upload *u, struct slot *s);
