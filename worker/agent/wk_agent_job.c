@@ -13,7 +13,6 @@
 
 #include "fc_kafka.h"
 #include "fc_log.h"
-#include "fc_murmur2.h"
 #include "fc_names.h"
 #include "fc_spec.h"
 #include "sink_azblob.h"
