@@ -362,3 +362,14 @@ void fc_config_print_help(const struct fc_cfg_def *defs, FILE *out)
 		fprintf(out, ")\n      %s\n", d->help);
 	}
 }
+
+int fc_config_from_pairs(const struct fc_cfg_def *defs, void *obj, const char *const *kv,
+			 const char *origin, struct fc_err *err)
+{
+	if (fc_config_init(defs, obj, err) != 0)
+		return -1;
+	for (; *kv; kv += 2)
+		if (fc_config_set(defs, obj, kv[0], kv[1], origin, err) != 0)
+			return -1;
+	return fc_config_check_required(defs, obj, err);
+}

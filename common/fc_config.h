@@ -95,6 +95,14 @@ int fc_config_check_required(const struct fc_cfg_def *defs, const void *obj, str
 int fc_config_load(const struct fc_cfg_def *defs, void *obj, const char *path, char *const *xargs,
 		   size_t n_xargs, struct fc_err *err);
 
+/*
+ * The config of a program that runs a daemon in-process (fleetcap demo, the
+ * tests): init, then each key and value of the NULL-terminated pairs kv
+ * (errors say they came from origin), then the required check.
+ */
+int fc_config_from_pairs(const struct fc_cfg_def *defs, void *obj, const char *const *kv,
+			 const char *origin, struct fc_err *err);
+
 /* Frees the strings and maps that the loader allocated in obj. */
 void fc_config_free(const struct fc_cfg_def *defs, void *obj);
 

@@ -180,17 +180,6 @@ static int start_kafka(struct demo *d)
 	return 0;
 }
 
-static int set_all(const struct fc_cfg_def *defs, void *obj, const char *const *kv,
-		   struct fc_err *err)
-{
-	if (fc_config_init(defs, obj, err) != 0)
-		return -1;
-	for (; *kv; kv += 2)
-		if (fc_config_set(defs, obj, kv[0], kv[1], "demo", err) != 0)
-			return -1;
-	return fc_config_check_required(defs, obj, err);
-}
-
 static int configure(struct demo *d, struct fc_err *err)
 {
 	const char *sched[] = {"brokers",
@@ -216,8 +205,9 @@ static int configure(struct demo *d, struct fc_err *err)
 				d->state,	"heartbeat.s", "2",
 				"progress.s",	"1",	       NULL};
 
-	return set_all(sched_config_defs, &d->sched_config, sched, err) != 0 ||
-			       set_all(wk_config_defs, &d->wk_config, worker, err) != 0
+	return fc_config_from_pairs(sched_config_defs, &d->sched_config, sched, "demo", err) != 0 ||
+			       fc_config_from_pairs(wk_config_defs, &d->wk_config, worker, "demo",
+						    err) != 0
 		       ? -1
 		       : 0;
 }

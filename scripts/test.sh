@@ -33,7 +33,7 @@ eval "$(bash scripts/services.sh start 2>>"$services_log")" || {
 }
 echo "FLEETCAP_BROKERS=$FLEETCAP_BROKERS FLEETCAP_AZURITE=$FLEETCAP_AZURITE"
 
-echo "== unit tests, test_worker and test_demo under ThreadSanitizer"
+echo "== unit tests, test_worker, test_demo and test_wk_agent under ThreadSanitizer"
 reports="$root/build/tsan-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
@@ -42,7 +42,7 @@ chmod 1777 "$reports" # the worker under test runs as nobody
 # writes its reports to a file of its own, checked below.
 export TSAN_OPTIONS="log_path=$reports/report suppressions=$root/tests/tsan.supp"
 (cd "$tsan" && ctest --output-on-failure -L unit &&
-	ctest --output-on-failure --timeout 900 -R '^(test_worker|test_demo)$')
+	ctest --output-on-failure --timeout 900 -R '^(test_worker|test_demo|test_wk_agent)$')
 unset TSAN_OPTIONS
 if compgen -G "$reports/report*" >/dev/null; then
 	echo "ThreadSanitizer reported:" >&2
