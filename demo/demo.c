@@ -46,50 +46,17 @@
 #include "wk_agent.h"
 #include "wk_config.h"
 
-#define DEMO_PREFIX	"fleetcap."
-#define DEMO_SUB	"demo"
-#define DEMO_REGION	"local"
-#define DEMO_HOST	"demo-host"
-#define DEMO_PARTITIONS 3
-#define DEMO_MANUAL	"web"
-#define DEMO_RULE	"udp-loss"
-#define DEMO_ALERT_ID	"udp-loss-on-demo-host"
-#define DEMO_WATCH_MS	120000
+#include "demo.h"
 
-static volatile sig_atomic_t interrupted;
-
-struct demo_thread {
-	pthread_t thread;
-	atomic_int stop; /* read by the thread, set by main */
-	int started, rc;
-	struct fc_err err;
-};
-
-struct demo {
-	int time_limit, json;
-	char dir[1024], captures[1100], state[1100], rules[1100];
-	struct demo_traffic_ports ports;
-	struct demo_traffic *traffic;
-	rd_kafka_t *mock_owner;
-	rd_kafka_mock_cluster_t *mock;
-	char brokers[256];
-	struct sched_config sched_config;
-	struct scheduler *scheduler;
-	struct demo_thread sched_thread;
-	struct wk_config wk_config;
-	struct wk_agent *agent;
-	struct demo_thread wk_thread;
-	char alert_capture[FC_NAME_MAX + 1];
-	cli_status_t *final[2]; /* the manual capture's and the alert's */
-};
+volatile sig_atomic_t demo_interrupted;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	interrupted = 1;
+	demo_interrupted = 1;
 }
 
-static int fail(const char *what, const struct fc_err *err)
+int demo_fail(const char *what, const struct fc_err *err)
 {
 	fprintf(stderr, "fleetcap demo: %s: %s\n", what, err->msg);
 	return CLI_EXIT_FAILURE;
@@ -324,185 +291,6 @@ static int send_requests(struct demo *d)
 	return run_command(d, cli_alert, alert);
 }
 
-/* ------------------------------------------------------------- follow */
-
-static uint64_t packets_of(const cli_status_t *s)
-{
-	return s->counters ? s->counters->packets : 0;
-}
-
-static int same_progress(const cli_status_t *a, const cli_status_t *b)
-{
-	const Fleetcap__V1__Counters none = FLEETCAP__V1__COUNTERS__INIT;
-	const Fleetcap__V1__Counters *ca, *cb;
-
-	if (!a || !b)
-		return 0;
-	ca = a->counters ? a->counters : &none;
-	cb = b->counters ? b->counters : &none;
-	return a->state == b->state && a->stop_reason == b->stop_reason &&
-	       ca->packets == cb->packets && ca->bytes == cb->bytes &&
-	       ca->kernel_drops == cb->kernel_drops && a->n_files == b->n_files;
-}
-
-/* Prints every change of the demo's captures until both are final. */
-static int follow(struct demo *d)
-{
-	struct fc_err err;
-	char topic[FC_TOPIC_NAME_MAX + 1];
-	const char *names[2] = {DEMO_MANUAL, d->alert_capture};
-	cli_status_t *last[2] = {NULL, NULL};
-	rd_kafka_t *reader = fc_kafka_reader_new(d->brokers, NULL, &err);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(DEMO_PARTITIONS);
-	int64_t deadline = fc_mono_ms() + DEMO_WATCH_MS;
-	int rc = CLI_EXIT_TIMEOUT;
-
-	if (!reader) {
-		rd_kafka_topic_partition_list_destroy(parts);
-		return fail("status reader", &err);
-	}
-	if (!d->json)
-		printf("\nFollowing the status topic (live counters from the worker's progress "
-		       "reports):\n");
-	fc_topic_name(DEMO_PREFIX, FC_TOPIC_STATUS, topic, sizeof(topic));
-	for (int32_t p = 0; p < DEMO_PARTITIONS; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_assign(reader, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-
-	while (!interrupted && fc_mono_ms() < deadline) {
-		if (d->final[0] && d->final[1]) {
-			rc = CLI_EXIT_OK;
-			break;
-		}
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 200);
-		if (!m)
-			continue;
-		cli_status_t *s =
-			m->err || !m->payload
-				? NULL
-				: fleetcap__v1__capture_status__unpack(NULL, m->len, m->payload);
-		rd_kafka_message_destroy(m);
-		if (!s)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			/* Once final, a capture's status is kept as it is (the
-			 * summary's); anything later about it is dropped. */
-			if (!s->name || strcmp(s->name, names[i]) != 0 || d->final[i] ||
-			    same_progress(last[i], s))
-				continue;
-			if (!d->json) {
-				char stamp[32];
-				int64_t ms = fc_wall_ms();
-				time_t secs = (time_t)(ms / 1000);
-				struct tm tm;
-				strftime(stamp, sizeof(stamp), "%H:%M:%S", gmtime_r(&secs, &tm));
-				printf("  %s.%03d  ", stamp, (int)(ms % 1000));
-				cli_status_print_line(s, stdout);
-				fflush(stdout);
-			}
-			if (last[i])
-				fleetcap__v1__capture_status__free_unpacked(last[i], NULL);
-			last[i] = s;
-			if (cli_status_final(s))
-				d->final[i] = s;
-			s = NULL;
-			break;
-		}
-		if (s)
-			fleetcap__v1__capture_status__free_unpacked(s, NULL);
-	}
-	for (int i = 0; i < 2; i++)
-		if (last[i] && last[i] != d->final[i])
-			fleetcap__v1__capture_status__free_unpacked(last[i], NULL);
-	rd_kafka_destroy(reader);
-	if (rc == CLI_EXIT_TIMEOUT)
-		fprintf(stderr, "fleetcap demo: %s before both captures ended\n",
-			interrupted ? "interrupted" : "gave up waiting");
-	return rc;
-}
-
-/* ------------------------------------------------------------ summary */
-
-/* Shows the first lines tcpdump reads from path, when tcpdump is here. */
-static void show_tcpdump(const char *path)
-{
-	int fds[2];
-	pid_t pid;
-	char line[512];
-	int lines = 0, shown = 0;
-
-	if (pipe(fds) != 0)
-		return;
-	if ((pid = fork()) == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(fds[1], STDERR_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execlp("tcpdump", "tcpdump", "-qnr", path, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	FILE *in = pid > 0 ? fdopen(fds[0], "r") : NULL;
-	if (!in) {
-		close(fds[0]);
-		return;
-	}
-	while (fgets(line, sizeof(line), in)) {
-		if (strncmp(line, "reading from", 12) == 0)
-			continue;
-		if (shown < 3) {
-			printf("      %s", line);
-			shown++;
-		}
-		lines++;
-	}
-	fclose(in);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		printf("      (tcpdump is not installed)\n");
-	else
-		printf("      … %d packets read by tcpdump -qnr %s\n", lines, path);
-}
-
-static int summary(struct demo *d)
-{
-	int ok = 1;
-
-	for (int i = 0; i < 2; i++) {
-		const cli_status_t *s = d->final[i];
-		ok &= s && s->state == FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED &&
-		      s->n_files > 0 && packets_of(s) > 0;
-	}
-	if (d->json) {
-		json_t *out = json_pack("{s:s, s:s, s:b, s:{s:i, s:i, s:i}, s:[o,o]}", "dir",
-					d->dir, "brokers", d->brokers, "ok", ok, "traffic",
-					"tcpPort", d->ports.tcp, "udpPort", d->ports.udp,
-					"udpOtherPort", d->ports.udp_other, "captures",
-					cli_status_json(d->final[0]), cli_status_json(d->final[1]));
-		json_dumpf(out, stdout, JSON_COMPACT);
-		printf("\n");
-		json_decref(out);
-		return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-	}
-	printf("\nSummary (everything is under %s):\n", d->dir);
-	for (int i = 0; i < 2; i++) {
-		const cli_status_t *s = d->final[i];
-		printf("  ");
-		cli_status_print_line(s, stdout);
-		for (size_t f = 0; f < s->n_files; f++)
-			show_tcpdump(s->files[f]->local_path);
-		if (s->state != FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED &&
-		    s->error_message && strstr(s->error_message, "ermission"))
-			printf("  (capturing needs root or CAP_NET_RAW and CAP_NET_ADMIN)\n");
-	}
-	printf("\n%s\n", ok ? "Both captures ran to their time limit and wrote their files."
-			    : "fleetcap demo: a capture did not end as expected (see above).");
-	return ok ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
-}
-
 /* --------------------------------------------------------------- main */
 
 static void teardown(struct demo *d)
@@ -530,22 +318,22 @@ static int start(struct demo *d)
 
 	fc_err_clear(&err);
 	if (!(d->traffic = demo_traffic_start(&d->ports, &err)))
-		return fail("traffic", &err);
+		return demo_fail("traffic", &err);
 	if ((rc = write_rules(d)) != 0 || (rc = start_kafka(d)) != 0)
 		return rc;
 	if (configure(d, &err) != 0)
-		return fail("configuration", &err);
+		return demo_fail("configuration", &err);
 	if (!(d->scheduler = scheduler_new(&d->sched_config, &err)))
-		return fail("scheduler", &err);
+		return demo_fail("scheduler", &err);
 	if (!(d->agent = wk_agent_new(&d->wk_config, &err)))
-		return fail("worker", &err);
+		return demo_fail("worker", &err);
 	if (start_thread(&d->sched_thread, run_scheduler, d) != 0 ||
 	    start_thread(&d->wk_thread, run_worker, d) != 0) {
 		fprintf(stderr, "fleetcap demo: cannot start a thread\n");
 		return CLI_EXIT_FAILURE;
 	}
 	for (int64_t until = fc_mono_ms() + 30000; !wk_agent_ready(d->agent);) {
-		if (fc_mono_ms() > until || !d->wk_thread.started || interrupted) {
+		if (fc_mono_ms() > until || !d->wk_thread.started || demo_interrupted) {
 			fprintf(stderr, "fleetcap demo: the worker did not register\n");
 			return CLI_EXIT_FAILURE;
 		}
@@ -623,8 +411,8 @@ static int run(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if ((rc = make_dir(&d, dir)) != 0)
 		return rc;
-	if ((rc = start(&d)) == 0 && (rc = send_requests(&d)) == 0 && (rc = follow(&d)) == 0)
-		rc = summary(&d);
+	if ((rc = start(&d)) == 0 && (rc = send_requests(&d)) == 0 && (rc = demo_follow(&d)) == 0)
+		rc = demo_summary(&d);
 	teardown(&d);
 	return rc == CLI_EXIT_TIMEOUT ? CLI_EXIT_FAILURE : rc;
 }
