@@ -2,7 +2,8 @@
 # The whole test suite from a fresh machine: installs the dependencies, runs
 # the unit tests under ASan + UBSan, builds the release and a ThreadSanitizer
 # build, starts Kafka and Azurite (scripts/services.sh), runs the unit tests,
-# test_worker and test_demo under ThreadSanitizer (any report fails the run),
+# test_worker, test_demo and test_wk_agent under ThreadSanitizer (any report
+# fails the run),
 # then every test on the release build, and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
