@@ -3,8 +3,7 @@
 # the unit tests under ASan + UBSan, builds the release and a ThreadSanitizer
 # build, starts Kafka and Azurite (scripts/services.sh), runs the unit tests,
 # test_worker, test_demo and test_wk_agent under ThreadSanitizer (any report
-# fails the run),
-# then every test on the release build, and stops the services.
+# fails the run), then every test on the release build, and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
