@@ -37,201 +37,7 @@
 #include "fc_log.h"
 #include "fleetcap.pb-c.h"
 #include "sched_loop.h"
-
-struct bench {
-	const char *brokers;
-	long commands, keys, rate, seconds, partitions, batch;
-	rd_kafka_t *producer;
-	rd_kafka_t *feeder; /* transactional: a whole input appears at once */
-};
-
-static void die(const char *what)
-{
-	fprintf(stderr, "bench: %s\n", what);
-	exit(1);
-}
-
-static void prefix_for(char *out, size_t len, const char *what)
-{
-	snprintf(out, len, "bench-%s-%ld-%ld.", what, (long)getpid(), (long)time(NULL) % 100000);
-}
-
-static void topic(const char *prefix, enum fc_topic t, char *out)
-{
-	fc_topic_name(prefix, t, out, FC_TOPIC_NAME_MAX + 1);
-}
-
-static void produce_with(rd_kafka_t *rk, const char *prefix, enum fc_topic t, const char *key,
-			 const ProtobufCMessage *msg)
-{
-	char name[FC_TOPIC_NAME_MAX + 1];
-	uint8_t buf[1024];
-	size_t len = protobuf_c_message_pack(msg, buf);
-	rd_kafka_resp_err_t e;
-
-	topic(prefix, t, name);
-	while ((e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
-				      RD_KAFKA_V_VALUE(buf, len),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-	       RD_KAFKA_RESP_ERR__QUEUE_FULL)
-		rd_kafka_poll(rk, 10);
-	if (e)
-		die(rd_kafka_err2str(e));
-	rd_kafka_poll(rk, 0);
-}
-
-static void produce(struct bench *b, const char *prefix, enum fc_topic t, const char *key,
-		    const ProtobufCMessage *msg)
-{
-	produce_with(b->producer, prefix, t, key, msg);
-}
-
-static void setup_topics(struct bench *b, const char *prefix)
-{
-	struct fc_err err;
-
-	if (fc_topics_create(b->producer, prefix, (int)b->partitions, 1, 30000, &err) != 0)
-		die(err.msg);
-	for (long k = 0; k < b->keys; k++) {
-		Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
-		char host[32], region[24];
-		snprintf(host, sizeof(host), "host-%04ld", k);
-		snprintf(region, sizeof(region), "r%04ld", k);
-		hb.host_id = host;
-		hb.subscription = (char *)"bench";
-		hb.region = region;
-		hb.time_ms = fc_wall_ms() + 3600 * 1000; /* fresh for the whole run */
-		hb.interval_s = 10;
-		produce(b, prefix, FC_TOPIC_WORKERS, host, &hb.base);
-	}
-}
-
-/* Command i: a create of "c<i>" in key i % keys, for that key's host. */
-static void send_create_with(rd_kafka_t *rk, struct bench *b, const char *prefix, long i,
-			     const char *request)
-{
-	Fleetcap__V1__Command cmd = FLEETCAP__V1__COMMAND__INIT;
-	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
-	char name[32], host[32], region[24], key[40], req[32], path[48];
-	long k = i % b->keys;
-
-	snprintf(name, sizeof(name), "c%07ld", i);
-	snprintf(host, sizeof(host), "host-%04ld", k);
-	snprintf(region, sizeof(region), "r%04ld", k);
-	snprintf(key, sizeof(key), "bench/%s", region);
-	snprintf(req, sizeof(req), "%s-%07ld", request, i);
-	snprintf(path, sizeof(path), "caps/%s.pcap", name);
-	spec.name = name;
-	spec.subscription = (char *)"bench";
-	spec.region = region;
-	spec.target = host;
-	spec.time_limit_s = 300;
-	spec.bytes_per_packet = 96;
-	spec.file_path = path;
-	cmd.kind = FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE;
-	cmd.request_id = req;
-	cmd.time_ms = fc_wall_ms();
-	cmd.spec = &spec;
-	produce_with(rk, prefix, FC_TOPIC_COMMANDS, key, &cmd.base);
-}
-
-static void send_create(struct bench *b, const char *prefix, long i)
-{
-	send_create_with(b->producer, b, prefix, i, "req");
-}
-
-/* All N commands in one transaction: they appear to the loop at once, at the
- * returned time, so the measure is the loop's drain time and nothing else. */
-static int64_t feed(struct bench *b, const char *prefix)
-{
-	rd_kafka_error_t *error = rd_kafka_begin_transaction(b->feeder);
-
-	if (error)
-		die(rd_kafka_error_string(error));
-	for (long i = 0; i < b->commands; i++)
-		send_create_with(b->feeder, b, prefix, i, "req");
-	if ((error = rd_kafka_commit_transaction(b->feeder, -1)))
-		die(rd_kafka_error_string(error));
-	return fc_mono_ms();
-}
-
-/* ------------------------------------------------------- output side */
-
-/* A read_committed consumer of every partition of prefix's topic t. */
-static rd_kafka_t *output_reader(struct bench *b, const char *prefix, enum fc_topic t)
-{
-	struct fc_err err;
-	char name[FC_TOPIC_NAME_MAX + 1];
-	/* A reader that wants records as they come, as a latency-minded
-	 * downstream consumer would be configured. */
-	struct fc_kv prompt = {(char *)"fetch.wait.max.ms", (char *)"10"};
-	struct fc_kv_list props = {1, &prompt};
-	rd_kafka_t *rk = fc_kafka_reader_new(b->brokers, &props, &err);
-
-	if (!rk)
-		die(err.msg);
-	topic(prefix, t, name);
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)b->partitions);
-	for (int p = 0; p < b->partitions; p++)
-		rd_kafka_topic_partition_list_add(l, name, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_assign(rk, l);
-	rd_kafka_topic_partition_list_destroy(l);
-	return rk;
-}
-
-/* The request id behind an output record: a status's, or a job's session
- * (the pass-through names sessions after requests). "" when not ours. */
-static int output_request(const rd_kafka_message_t *m, int status, const char *request)
-{
-	int match = 0;
-
-	if (m->err || !m->len)
-		return 0;
-	if (status) {
-		Fleetcap__V1__CaptureStatus *s =
-			fleetcap__v1__capture_status__unpack(NULL, m->len, m->payload);
-		/* The admission answer (Running or Error), once per request. */
-		match = s && strncmp(s->request_id, request, strlen(request)) == 0 &&
-			s->capture_start_time_ms == 0;
-		if (s)
-			fleetcap__v1__capture_status__free_unpacked(s, NULL);
-	} else {
-		Fleetcap__V1__Job *j = fleetcap__v1__job__unpack(NULL, m->len, m->payload);
-		match = j && strncmp(j->session_id, request, strlen(request)) == 0;
-		if (j)
-			fleetcap__v1__job__free_unpacked(j, NULL);
-	}
-	return match;
-}
-
-/* Reads outputs until n of request's; returns the time of the n-th (mono ms). */
-static int64_t wait_outputs(rd_kafka_t *rk, long n, int status, const char *request)
-{
-	int64_t deadline = fc_mono_ms() + 600000;
-	long seen = 0;
-
-	while (seen < n && fc_mono_ms() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-		if (!m)
-			continue;
-		seen += output_request(m, status, request);
-		rd_kafka_message_destroy(m);
-	}
-	if (seen < n)
-		die("the output did not arrive within 10 minutes");
-	return fc_mono_ms();
-}
-
-/* Warms the loop up with one command, feeds N at once, returns commands/s. */
-static double drain_rate(struct bench *b, const char *prefix, rd_kafka_t *out, int status)
-{
-	send_create_with(b->producer, b, prefix, b->commands + 1, "warm");
-	rd_kafka_flush(b->producer, 10000);
-	wait_outputs(out, 1, status, "warm");
-	int64_t start = feed(b, prefix);
-	int64_t end = wait_outputs(out, b->commands, status, "req");
-	return (double)b->commands * 1000.0 / (double)(end - start ? end - start : 1);
-}
+#include "scheduler_bench.h"
 
 /* ---------------------------------------------------- (a) pass-through */
 
@@ -244,7 +50,7 @@ static void pass_apply(void *opaque, enum fc_topic t, const rd_kafka_message_t *
 
 	(void)t;
 	if (!cmd || !cmd->spec)
-		die("pass-through: a command does not parse");
+		bench_die("pass-through: a command does not parse");
 	job.kind = FLEETCAP__V1__JOB_KIND__JOB_KIND_START;
 	job.session_id = cmd->request_id;
 	job.target = cmd->spec->target;
@@ -274,7 +80,7 @@ static void *pass_main(void *arg)
 	struct fc_err err;
 	(void)arg;
 	if (sched_loop_run(pass_loop, &pass_stop, &err) != 0)
-		die(err.msg);
+		bench_die(err.msg);
 	return NULL;
 }
 
@@ -302,7 +108,7 @@ static void start_pass_through(struct bench *b, const char *prefix)
 				     .on_revoke = pass_revoke,
 				     .apply = pass_apply};
 	if (!(pass_loop = sched_loop_new(&lc, &ops, &err)))
-		die(err.msg);
+		bench_die(err.msg);
 	pass_stop = 0;
 	pthread_create(&pass_thread, NULL, pass_main, NULL);
 }
@@ -318,12 +124,12 @@ static double run_pass_through(struct bench *b)
 {
 	char prefix[64];
 
-	prefix_for(prefix, sizeof(prefix), "pass");
-	setup_topics(b, prefix);
+	bench_prefix_for(prefix, sizeof(prefix), "pass");
+	bench_setup_topics(b, prefix);
 	rd_kafka_flush(b->producer, 60000);
-	rd_kafka_t *out = output_reader(b, prefix, FC_TOPIC_JOBS);
+	rd_kafka_t *out = bench_output_reader(b, prefix, FC_TOPIC_JOBS);
 	start_pass_through(b, prefix);
-	double rate = drain_rate(b, prefix, out, 0);
+	double rate = bench_drain_rate(b, prefix, out, 0);
 	stop_pass_through();
 	rd_kafka_destroy(out);
 	return rate;
@@ -366,12 +172,12 @@ static double run_scheduler(struct bench *b)
 {
 	char prefix[64];
 
-	prefix_for(prefix, sizeof(prefix), "sched");
-	setup_topics(b, prefix);
+	bench_prefix_for(prefix, sizeof(prefix), "sched");
+	bench_setup_topics(b, prefix);
 	rd_kafka_flush(b->producer, 60000);
-	rd_kafka_t *out = output_reader(b, prefix, FC_TOPIC_STATUS);
+	rd_kafka_t *out = bench_output_reader(b, prefix, FC_TOPIC_STATUS);
 	pid_t pid = start_scheduler(b, prefix, "10");
-	double rate = drain_rate(b, prefix, out, 1);
+	double rate = bench_drain_rate(b, prefix, out, 1);
 	stop_scheduler(pid);
 	rd_kafka_destroy(out);
 	return rate;
@@ -403,7 +209,7 @@ static int64_t mono_us(void)
 static void *receive_jobs(void *arg)
 {
 	struct latency *l = arg;
-	rd_kafka_t *rk = output_reader(l->b, l->prefix, FC_TOPIC_JOBS);
+	rd_kafka_t *rk = bench_output_reader(l->b, l->prefix, FC_TOPIC_JOBS);
 	int64_t deadline = fc_mono_ms() + (l->b->seconds + 120) * 1000;
 	int eofs = 0;
 
@@ -446,11 +252,11 @@ static void run_latency(struct bench *b, int pass_through, double *p50, double *
 	pthread_t thread;
 	/* Two seconds at the rate first: the clients' start-up (connections,
 	 * the first transactions) is not the steady state being measured. */
-	prefix_for(prefix, sizeof(prefix), pass_through ? "latency-pass" : "latency");
+	bench_prefix_for(prefix, sizeof(prefix), pass_through ? "latency-pass" : "latency");
 	struct latency l = {
 		.b = b, .prefix = prefix, .warm = 2 * b->rate, .total = b->rate * (b->seconds + 2)};
 
-	setup_topics(b, prefix);
+	bench_setup_topics(b, prefix);
 	rd_kafka_flush(b->producer, 60000);
 	l.sent_us = calloc((size_t)l.total, sizeof(*l.sent_us));
 	l.ms = calloc((size_t)l.total, sizeof(*l.ms));
@@ -463,10 +269,10 @@ static void run_latency(struct bench *b, int pass_through, double *p50, double *
 	} else {
 		pid = start_scheduler(b, prefix, "100000");
 		/* The scheduler has joined and answers. */
-		rd_kafka_t *status = output_reader(b, prefix, FC_TOPIC_STATUS);
-		send_create_with(b->producer, b, prefix, l.total + 1, "warm");
+		rd_kafka_t *status = bench_output_reader(b, prefix, FC_TOPIC_STATUS);
+		bench_send_create_with(b->producer, b, prefix, l.total + 1, "warm");
 		rd_kafka_flush(b->producer, 10000);
-		wait_outputs(status, 1, 1, "warm");
+		bench_wait_outputs(status, 1, 1, "warm");
 		rd_kafka_destroy(status);
 	}
 	pthread_create(&thread, NULL, receive_jobs, &l);
@@ -483,7 +289,7 @@ static void run_latency(struct bench *b, int pass_through, double *p50, double *
 		}
 		l.sent_us[i] = mono_us();
 		l.sent_wall_ms[i] = fc_wall_ms();
-		send_create(b, prefix, i); /* goes out after linger.ms (1 ms) */
+		bench_send_create(b, prefix, i); /* goes out after linger.ms (1 ms) */
 	}
 	rd_kafka_flush(b->producer, 10000);
 	double sent_for = (double)(mono_us() - start) / 1e6;
@@ -566,25 +372,25 @@ int main(int argc, char **argv)
 	}
 	if (!b.brokers || b.commands < 2 || b.keys < 1 || b.rate < 1 || b.seconds < 1 ||
 	    b.partitions < 1 || b.partitions > 1000 || b.batch < 1)
-		die("usage: fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] "
-		    "[--rate R] [--seconds S] [--partitions P] [--batch B]");
+		bench_die("usage: fleetcap-bench-scheduler --brokers B [--commands N] [--keys K] "
+			  "[--rate R] [--seconds S] [--partitions P] [--batch B]");
 	fc_log_set_level(FC_LOG_WARN);
 	rd_kafka_conf_t *conf = fc_kafka_conf_new(b.brokers, NULL, &err);
 	if (!conf || fc_kafka_conf_set(conf, "linger.ms", "1", &err) ||
 	    fc_kafka_conf_set(conf, "enable.idempotence", "true", &err))
-		die(err.msg);
+		bench_die(err.msg);
 	if (!(b.producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
-		die(errstr);
+		bench_die(errstr);
 	char feeder_id[64];
 	snprintf(feeder_id, sizeof(feeder_id), "bench-feeder-%ld", (long)getpid());
 	conf = fc_kafka_conf_new(b.brokers, NULL, &err);
 	if (!conf || fc_kafka_conf_set(conf, "transactional.id", feeder_id, &err))
-		die(err.msg);
+		bench_die(err.msg);
 	if (!(b.feeder = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
-		die(errstr);
+		bench_die(errstr);
 	rd_kafka_error_t *error = rd_kafka_init_transactions(b.feeder, 60000);
 	if (error)
-		die(rd_kafka_error_string(error));
+		bench_die(rd_kafka_error_string(error));
 
 	printf("%ld create commands over %ld keys, %ld partitions per topic, batches of up to "
 	       "%ld\n",
