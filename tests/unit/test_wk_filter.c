@@ -195,6 +195,29 @@ static void test_expression_text(void **state)
 				     "198.18.0.4/31 or dst host 198.18.0.6)"));
 	free(expr);
 
+	/* IPv6 ranges from :: take blocks up to the whole space, and no more: the
+	 * block size once computed 1 << 128 (undefined), found by fuzz_filter. */
+	static const struct {
+		const char *filter, *blocks;
+	} v6_ranges[] = {
+		{"remote-ip=::-7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "(dst net ::/1)"},
+		{"remote-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "(dst net ::/0)"},
+		{"remote-ip=::-8000::", "(dst net ::/1 or dst host 8000::)"},
+	};
+	struct fc_addr_set local6;
+	assert_int_equal(fc_addr_set_parse("fd00::1", &local6, why, sizeof(why)), 0);
+	for (size_t i = 0; i < sizeof(v6_ranges) / sizeof(v6_ranges[0]); i++) {
+		fc_spec_t *r = fc_spec_new();
+		assert_int_equal(fc_spec_add_filter(r, v6_ranges[i].filter, &errs), 0);
+		char *e = wk_filter_expression(r->filters, 1, &local6, &err);
+		assert_non_null(e);
+		if (!strstr(e, v6_ranges[i].blocks))
+			fail_msg("%s: expected %s in %s", v6_ranges[i].filter, v6_ranges[i].blocks,
+				 e);
+		free(e);
+		fc_spec_free(r);
+	}
+
 	/* An IPv6 remote and interfaces with IPv4 only: refused, never an empty match. */
 	fc_spec_t *v6 = fc_spec_new();
 	assert_int_equal(fc_spec_add_filter(v6, "remote-ip=fd00::2", &errs), 0);

@@ -82,6 +82,12 @@ static void put_net(struct sbuf *b, const char *dir, int family, const unsigned 
 	*first = 0;
 }
 
+/* The low n bits set, n from 0 to 128 (a shift by 128 would be undefined). */
+static u128 low_bits(unsigned n)
+{
+	return n >= 128 ? ~(u128)0 : ((u128)1 << n) - 1;
+}
+
 /* Writes lo..hi as the fewest CIDR blocks that cover exactly that range. */
 static void put_range(struct sbuf *b, const char *dir, const struct fc_addr_item *a, int *first)
 {
@@ -93,14 +99,14 @@ static void put_range(struct sbuf *b, const char *dir, const struct fc_addr_item
 		unsigned size_bits = 0;
 		/* Grow the block while lo stays aligned to it and it ends within hi. */
 		while (size_bits < bits) {
-			u128 mask = ((u128)1 << (size_bits + 1)) - 1;
+			u128 mask = low_bits(size_bits + 1);
 			if ((lo & mask) != 0 || lo + mask > hi)
 				break;
 			size_bits++;
 		}
 		from_u128(lo, a->family, net);
 		put_net(b, dir, a->family, net, bits - size_bits, first);
-		u128 last = lo + (((u128)1 << size_bits) - 1);
+		u128 last = lo + low_bits(size_bits);
 		if (size_bits == bits || last >= hi)
 			break;
 		lo = last + 1;
