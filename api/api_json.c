@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fc_filter.h"
+#include "fc_json.h"
 #include "fc_names.h"
 
 /* ------------------------------------------------------------ PUT body */
@@ -257,6 +258,7 @@ fc_spec_t *api_spec_from_body(const char *body, size_t len, const char *sub, con
 	static const char *const keys[] = {"properties", NULL};
 	fc_spec_t *spec = fc_spec_new();
 	json_error_t jerr;
+	char reason[JSON_ERROR_TEXT_LENGTH];
 	json_t *root = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
 	json_t *props;
 
@@ -274,7 +276,8 @@ fc_spec_t *api_spec_from_body(const char *body, size_t len, const char *sub, con
 				    "empty: expected a JSON object with \"properties\"");
 	else if (!root)
 		fc_field_errors_add(errs, "body", "not valid JSON at line %d column %d: %s",
-				    jerr.line, jerr.column, jerr.text);
+				    jerr.line, jerr.column,
+				    fc_json_error_reason(&jerr, reason, sizeof(reason)));
 	else if (!json_is_object(root))
 		fc_field_errors_add(errs, "body", "expected a JSON object with \"properties\"");
 	else if (only_keys(root, "body", keys, errs) == 0 &&

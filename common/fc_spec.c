@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "fc_filter.h"
+#include "fc_json.h"
 #include "fc_parse.h"
 
 #define FC_SPEC_TEXT_MAX 4096 /* longest text value fc_spec_set stores */
@@ -304,8 +305,10 @@ int fc_spec_add_filters_json(fc_spec_t *spec, const char *json, struct fc_field_
 	int rc = -1;
 
 	if (!root) {
+		char reason[JSON_ERROR_TEXT_LENGTH];
 		fc_field_errors_add(errs, "filters", "not valid JSON at line %d column %d: %s",
-				    jerr.line, jerr.column, jerr.text);
+				    jerr.line, jerr.column,
+				    fc_json_error_reason(&jerr, reason, sizeof(reason)));
 		return -1;
 	}
 	if (!json_is_array(root)) {

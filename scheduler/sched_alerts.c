@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_json.h"
 #include "fc_names.h"
 
 /* One "capture" value as the text fc_spec_set takes. */
@@ -113,8 +114,9 @@ struct sched_alert_rules *sched_alert_rules_load(const char *path, struct fc_err
 	if (!rules)
 		goto oom;
 	if (!root) {
+		char reason[JSON_ERROR_TEXT_LENGTH];
 		fc_err_set(err, FC_ERR_INVALID, "alerts.rules: %s:%d: %s", path, jerr.line,
-			   jerr.text);
+			   fc_json_error_reason(&jerr, reason, sizeof(reason)));
 		goto fail;
 	}
 	if (!json_is_array(list)) {

@@ -232,6 +232,17 @@ static void test_bad_values_name_their_path(void **state)
 	expect_refused("", "body", "empty");
 	expect_refused("{\"properties\": ", "body", "not valid JSON");
 	expect_refused("[1]", "body", "expected a JSON object");
+	/* Malformed JSON around a SAS token: the reason never quotes the body
+	 * (jansson's "near '...'" did; found by fuzz_api_body). */
+	static const char sas_body[] =
+		"{\"properties\": {\"storageLocation\": {\"storagePath\": "
+		"\"https://acct.blob.core.windows.net/c/b?sv=1&sig=SECRETSIG\xff";
+	struct fc_field_errors errs;
+	assert_null(api_spec_from_body(sas_body, strlen(sas_body), "s", "r", "n", &errs));
+	assert_int_equal(errs.count, 1);
+	assert_non_null(strstr(errs.items[0].message, "not valid JSON"));
+	if (strstr(errs.items[0].message, "SECRET"))
+		fail_msg("the error quotes the SAS token: %s", errs.items[0].message);
 	expect_refused("{\"props\": {}}", "body", "unknown key \"props\"");
 	expect_refused("{}", "properties", "required");
 	expect_refused("{\"properties\": {" OK_LOC "}}", "properties.target", "required");
