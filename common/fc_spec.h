@@ -48,7 +48,7 @@ enum fc_spec_mode {
 	 * output path are required; fleet fields are ignored. */
 	FC_SPEC_LOCAL,
 	/* An alert rule's capture template: no name, subscription, region or
-	 * target yet (the alert brings them). */
+	 * target yet (the alert brings them); an output is required. */
 	FC_SPEC_TEMPLATE,
 };
 

@@ -310,9 +310,9 @@ int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_fi
 		for (size_t i = 0; i < spec->n_filters; i++)
 			check_filter(spec->filters[i], i, errs);
 
-	if (mode != FC_SPEC_TEMPLATE || spec->file_path[0] || spec->blob_url[0] ||
-	    spec->blob_sas[0])
-		check_storage(spec, mode, errs);
+	/* A template too: a rule without an output would load, and then every
+	 * alert's capture would be refused (found by fuzz_alert_rules). */
+	check_storage(spec, mode, errs);
 	if (spec->ring)
 		check_ring(spec->ring, errs);
 	if (spec->origin)

@@ -784,6 +784,8 @@ static void test_rules_errors(void **state)
 		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"filter\": "
 		 "[\"remote-port=70000\"]}}]}",
 		 "70000"},
+		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"time-limit\": 60}}]}",
+		 "at least one of file_path and blob_url"},
 		{"{\"rules\": 3}", "rules"},
 		{"{\"rules\": [", "alerts.rules"},
 	};

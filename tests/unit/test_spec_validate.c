@@ -172,7 +172,8 @@ static const struct vcase cases[] = {
 	{"local without interface", FC_SPEC_LOCAL, {"file-path=/tmp/x.pcap"}, "interfaces"},
 	{"local without output", FC_SPEC_LOCAL, {"interface=lo"}, "file_path"},
 	{"local with blob but no file", FC_SPEC_LOCAL, {"interface=lo", "blob-url=https://acct1.blob.core.windows.net/c01/a.pcap"}, "file_path"},
-	{"template without names", FC_SPEC_TEMPLATE, {"filter=protocol=tcp,remote-port=443", "time-limit=300"}, OK},
+	{"template without names", FC_SPEC_TEMPLATE, {"filter=protocol=tcp,remote-port=443", "time-limit=300", "file-path=alerts/{name}.pcap"}, OK},
+	{"template without output", FC_SPEC_TEMPLATE, {"time-limit=300"}, "file_path"},
 	{"template with bad name", FC_SPEC_TEMPLATE, {"name=-x"}, "name"},
 	{"unknown option", FC_SPEC_FLEET, {"colour=blue"}, "colour"},
 };
