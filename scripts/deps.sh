@@ -9,6 +9,7 @@ packages=(
 	librdkafka-dev libpcap-dev libprotobuf-c-dev protobuf-c-compiler
 	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
 	kcat tcpdump tshark netsniff-ng iproute2 clang-format curl ca-certificates
+	clang-16 libclang-rt-16-dev
 	libcap2-bin chromium
 )
 # Runtimes for the test services (Kafka needs a JDK and Maven, Azurite needs
