@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs the dependencies, runs
-# the unit tests under ASan + UBSan, builds the release and a ThreadSanitizer
-# build, starts Kafka and Azurite (scripts/services.sh), runs the unit tests,
-# test_worker, test_demo and test_wk_agent under ThreadSanitizer (any report
-# fails the run), then every test on the release build, and stops the services.
+# the unit tests under ASan + UBSan, replays the fuzz corpora (tests/fuzz),
+# builds the release and a ThreadSanitizer build, starts Kafka and Azurite
+# (scripts/services.sh), runs the unit tests, test_worker, test_demo and
+# test_wk_agent under ThreadSanitizer (any report fails the run), then every
+# test on the release build, and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +17,10 @@ asan=$(bash scripts/build.sh --sanitize)
 (cd "$asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest -L unit --output-on-failure)
+
+echo "== fuzz corpora replayed under AddressSanitizer + UndefinedBehaviorSanitizer"
+fuzz=$(bash scripts/build.sh --fuzz)
+(cd "$fuzz" && ctest -L fuzz --output-on-failure)
 
 echo "== release build"
 build=$(bash scripts/build.sh)
