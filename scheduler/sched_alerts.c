@@ -62,9 +62,14 @@ static int load_rule(json_t *obj, struct sched_alert_rule *rule, size_t index, s
 	const char *key;
 	json_t *value;
 
-	if (!json_is_object(obj) || !name || !*name || strlen(name) > 64) {
+	/* A rule's name is carried in each capture's origin, which the validator
+	 * checks like a capture name: a name it refuses would load, and then
+	 * every alert's capture would be refused (found by fuzz_alert_rules). */
+	if (!json_is_object(obj) || !name || strlen(name) > 64 || !fc_valid_name(name)) {
 		fc_err_set(err, FC_ERR_INVALID,
-			   "rules[%zu].name: expected a string of 1-64 characters", index);
+			   "rules[%zu].name: expected 1-64 letters, digits, '_', '.' or '-', "
+			   "starting with a letter or a digit",
+			   index);
 		return -1;
 	}
 	json_object_foreach(obj, key, value)

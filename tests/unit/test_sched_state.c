@@ -786,6 +786,9 @@ static void test_rules_errors(void **state)
 		 "70000"},
 		{"{\"rules\": [{\"name\": \"r\", \"capture\": {\"time-limit\": 60}}]}",
 		 "at least one of file_path and blob_url"},
+		{"{\"rules\": [{\"name\": \"ud near \", \"capture\": {\"file-path\": "
+		 "\"a.pcap\"}}]}",
+		 "rules[0].name"},
 		{"{\"rules\": 3}", "rules"},
 		{"{\"rules\": [", "alerts.rules"},
 	};
