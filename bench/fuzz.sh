@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer harnesses of tests/fuzz for a given time each, two at a
-# time per core pair, starting from the checked-in corpora.
+# Runs the libFuzzer harnesses of tests/fuzz for a given time each, one per
+# core at a time, starting from the checked-in corpora.
 #   bash bench/fuzz.sh [SECONDS] [HARNESS...]    (default 600 s, every harness)
 # New inputs go to build/fuzz/work/HARNESS (not the checked-in corpus: add an
 # input there by hand when it found something); a crash, a leak or a broken

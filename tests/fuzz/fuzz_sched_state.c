@@ -20,11 +20,9 @@
 #include "sched_alerts.h"
 #include "sched_state.h"
 
-#define QUOTA	  2
-#define KEYS	  3
-#define SESSIONS  256
-#define EMITS_MAX 4096
-#define LEDGER	  KEYS
+#define QUOTA  2
+#define KEYS   3
+#define LEDGER KEYS
 
 struct record {
 	enum fc_topic topic;
@@ -34,13 +32,13 @@ struct record {
 };
 
 static struct sched_alert_rules *rules;
-static struct record batch[EMITS_MAX];
-static size_t n_batch;
-static struct {
+static struct record *batch; /* this batch's records, grown as needed */
+static size_t n_batch, batch_cap;
+static struct session {
 	char id[160];
 	unsigned starts;
-} sessions[SESSIONS];
-static size_t n_sessions;
+} * sessions; /* every session a START named, grown as needed */
+static size_t n_sessions, sessions_cap;
 static struct {
 	char key[160];
 	uint8_t *value;
@@ -54,7 +52,10 @@ static void emit(void *opaque, enum fc_topic topic, int32_t partition, const cha
 {
 	(void)opaque;
 	(void)partition;
-	FUZZ_REQUIRE(n_batch < EMITS_MAX, "too many records in one batch");
+	if (n_batch == batch_cap) {
+		batch_cap = batch_cap ? 2 * batch_cap : 64;
+		FUZZ_REQUIRE((batch = realloc(batch, batch_cap * sizeof(*batch))), "out of memory");
+	}
 	struct record *r = &batch[n_batch++];
 	r->topic = topic;
 	snprintf(r->key, sizeof(r->key), "%s", key);
@@ -102,7 +103,11 @@ static size_t session_index(const char *id)
 	for (size_t i = 0; i < n_sessions; i++)
 		if (strcmp(sessions[i].id, id) == 0)
 			return i;
-	FUZZ_REQUIRE(n_sessions < SESSIONS, "too many sessions");
+	if (n_sessions == sessions_cap) {
+		sessions_cap = sessions_cap ? 2 * sessions_cap : 64;
+		FUZZ_REQUIRE((sessions = realloc(sessions, sessions_cap * sizeof(*sessions))),
+			     "out of memory");
+	}
 	snprintf(sessions[n_sessions].id, sizeof(sessions[0].id), "%s", id);
 	sessions[n_sessions].starts = 0;
 	return n_sessions++;
@@ -162,9 +167,11 @@ static void commit(struct sched_state *st, int64_t now)
 		else if (r->topic == FC_TOPIC_JOBS && r->value) {
 			Fleetcap__V1__Job *j = fleetcap__v1__job__unpack(NULL, r->len, r->value);
 			FUZZ_REQUIRE(j, "a job does not parse");
-			if (j->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START)
-				FUZZ_REQUIRE(++sessions[session_index(j->session_id)].starts == 1,
-					     "a second START for %s", j->session_id);
+			if (j->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START) {
+				size_t s = session_index(j->session_id); /* may grow sessions */
+				FUZZ_REQUIRE(++sessions[s].starts == 1, "a second START for %s",
+					     j->session_id);
+			}
 			fleetcap__v1__job__free_unpacked(j, NULL);
 		}
 	}
@@ -175,9 +182,11 @@ static void commit(struct sched_state *st, int64_t now)
 			continue;
 		Fleetcap__V1__LedgerState *ls =
 			fleetcap__v1__ledger_state__unpack(NULL, ledger[k].len, ledger[k].value);
-		for (size_t a = 0; a < ls->n_active; a++)
-			FUZZ_REQUIRE(sessions[session_index(ls->active[a]->session_id)].starts == 1,
-				     "active %s without a START", ls->active[a]->session_id);
+		for (size_t a = 0; a < ls->n_active; a++) {
+			size_t s = session_index(ls->active[a]->session_id); /* may grow sessions */
+			FUZZ_REQUIRE(sessions[s].starts == 1, "active %s without a START",
+				     ls->active[a]->session_id);
+		}
 		fleetcap__v1__ledger_state__free_unpacked(ls, NULL);
 	}
 }
