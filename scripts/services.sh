@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
 # Starts and stops the real services fleetcap's tests run against:
-#   - Apache Kafka 3.9 (KRaft, one combined broker+controller node), jars from
-#     Maven Central through scripts/kafka/pom.xml;
+#   - Apache Kafka in KRaft mode, 4.4.0 by default or the version given
+#     (3.9.x through kafka/pom-3.xml, 4.x through kafka/pom-4.xml; jars from
+#     Maven Central): one combined broker+controller node, or with --cluster
+#     three of them (replication factor 3, min.insync.replicas 2);
 #   - Azurite's blob service, from the npm registry;
 # and fetches playwright-core (npm), which drives Debian's chromium in the
 # web page's test (FLEETCAP_PLAYWRIGHT, FLEETCAP_CHROMIUM).
-# Both listen on free loopback ports. Downloads are cached in .cache/ (ignored
-# by git) so a second start needs no network.
+# Everything listens on free loopback ports. Downloads are cached in .cache/
+# (ignored by git) so a second start needs no network.
 #
-#   eval "$(scripts/services.sh start)"   # prints export lines
+#   eval "$(scripts/services.sh start [--kafka VERSION] [--cluster])"
+#                                         # prints export lines
 #   scripts/services.sh stop              # leaves nothing running
 #   scripts/services.sh status
+#   scripts/services.sh restart-node N    # starts Kafka node N again after a
+#                                         # test killed it; prints its pid
 #
-# Works from any directory; start on a running set prints the same exports,
-# stop on a stopped set does nothing.
+# FLEETCAP_KAFKA_VERSION sets the version too. Works from any directory; start
+# on a running set prints the same exports (and refuses a different version
+# or shape: stop first), stop on a stopped set does nothing.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache="$root/.cache"
-kafka_lib="$cache/kafka-3.9.1/lib"
 azurite_dir="$cache/azurite-3.37.0"
 run="$cache/services"
+kafka_version=${FLEETCAP_KAFKA_VERSION:-4.4.0}
+kafka_nodes=1
 azurite_version=3.37.0
 playwright_version=1.65.1
 playwright_dir="$cache/playwright-core-$playwright_version"
@@ -34,14 +41,24 @@ free_port() {
 
 alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+kafka_lib() { echo "$cache/kafka-$kafka_version/lib"; }
+
 fetch_kafka() {
-	[[ -f $kafka_lib/.complete ]] && return 0
-	log "fetching Kafka jars from Maven Central into $kafka_lib"
-	rm -rf "$kafka_lib"
-	mkdir -p "$kafka_lib"
-	(cd "$root/scripts/kafka" && mvn -q -B dependency:copy-dependencies \
-		-DoutputDirectory="$kafka_lib" >&2) || die "mvn could not fetch the Kafka jars"
-	touch "$kafka_lib/.complete"
+	local lib pom
+	lib=$(kafka_lib)
+	[[ -f $lib/.complete ]] && return 0
+	case $kafka_version in
+	3.9.*) pom=pom-3.xml ;;
+	4.*) pom=pom-4.xml ;;
+	*) die "Kafka $kafka_version: expected 3.9.x or 4.x" ;;
+	esac
+	log "fetching Kafka $kafka_version jars from Maven Central into $lib"
+	rm -rf "$lib"
+	mkdir -p "$lib"
+	(cd "$root/scripts/kafka" && mvn -q -B -f "$pom" -Dkafka.version="$kafka_version" \
+		dependency:copy-dependencies -DoutputDirectory="$lib" >&2) ||
+		die "mvn could not fetch the Kafka $kafka_version jars"
+	touch "$lib/.complete"
 }
 
 fetch_azurite() {
@@ -64,22 +81,57 @@ wait_until() {
 	log "$what is ready"
 }
 
-start_kafka() {
-	if alive "$run/kafka.pid"; then
-		return 0
+# The JVM flags that point Kafka's logging at DIR's config: 3.x logs through
+# reload4j (log4j 1 properties), 4.x through log4j2.
+kafka_log_flags() {
+	local dir=$1
+	if [[ -f $dir/log4j2.properties ]]; then
+		echo "-Dlog4j2.configurationFile=$dir/log4j2.properties"
+	else
+		echo "-Dlog4j.configuration=file:$dir/log4j.properties"
 	fi
-	fetch_kafka
-	local port cport dir
-	port=$(free_port)
-	cport=$(free_port)
-	while [[ $cport == "$port" ]]; do cport=$(free_port); done
-	dir="$run/kafka"
-	rm -rf "$dir"
-	mkdir -p "$dir/data"
+}
+
+write_log_config() {
+	local dir=$1
+	case $kafka_version in
+	3.*)
+		cat >"$dir/log4j.properties" <<'PROPS'
+log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+PROPS
+		;;
+	*)
+		cat >"$dir/log4j2.properties" <<'PROPS'
+status = warn
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.broker.name = kafka.server.BrokerServer
+logger.broker.level = INFO
+PROPS
+		;;
+	esac
+}
+
+# write_node_config N VOTERS: node N's server.properties; its ports are in
+# $run/kafka-N.ports ("PORT CPORT").
+write_node_config() {
+	local n=$1 voters=$2 port cport dir
+	dir="$run/kafka-$n"
+	read -r port cport <"$dir/ports"
+	local rf=$kafka_nodes isr=$((kafka_nodes > 1 ? 2 : 1))
 	cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
+node.id=$n
+controller.quorum.voters=$voters
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
@@ -87,10 +139,12 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
-offsets.topic.replication.factor=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
@@ -99,29 +153,95 @@ auto.create.topics.enable=false
 # that failover tests take seconds, not tens of seconds.
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 PROPS
-	cat >"$dir/log4j.properties" <<'PROPS'
-log4j.rootLogger=WARN, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.server.KafkaServer=INFO
-log4j.logger.kafka.server.BrokerServer=INFO
-PROPS
-	local cp="$kafka_lib/*" uuid
-	uuid=$(java -cp "$cp" -Dlog4j.configuration="file:$dir/log4j.properties" kafka.tools.StorageTool random-uuid)
-	java -cp "$cp" -Dlog4j.configuration="file:$dir/log4j.properties" kafka.tools.StorageTool \
-		format -t "$uuid" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-		die "kafka storage format failed: $(cat "$dir/format.log")"
-	setsid nohup java -Xmx512m -Xms256m -XX:+UseG1GC \
-		-Dlog4j.configuration="file:$dir/log4j.properties" \
-		-cp "$cp" kafka.Kafka "$dir/server.properties" >"$dir/kafka.log" 2>&1 </dev/null &
-	echo $! >"$run/kafka.pid"
-	echo "127.0.0.1:$port" >"$run/kafka.brokers"
-	if ! wait_until 120 "kafka on 127.0.0.1:$port" kcat -L -m 2 -b "127.0.0.1:$port"; then
+}
+
+# start_node N: runs node N from its formatted directory (first start, or a
+# restart after a test killed it) and waits until it answers metadata.
+start_node() {
+	local n=$1 dir lib port cport
+	dir="$run/kafka-$n"
+	lib=$(cat "$run/kafka.lib")
+	read -r port cport <"$dir/ports"
+	# shellcheck disable=SC2046 # kafka_log_flags prints one word
+	setsid nohup java -Xmx512m -Xms256m -XX:+UseG1GC $(kafka_log_flags "$dir") \
+		-cp "$lib/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 </dev/null &
+	echo $! >"$run/kafka-$n.pid"
+	if ! wait_until 120 "kafka node $n on 127.0.0.1:$port" kcat -L -m 2 -b "127.0.0.1:$port"; then
 		tail -n 30 "$dir/kafka.log" >&2
-		stop_one kafka
-		die "kafka did not answer a metadata request within 120 s"
+		return 1
 	fi
+}
+
+kafka_running() {
+	local n
+	for n in 1 2 3; do alive "$run/kafka-$n.pid" && return 0; done
+	return 1
+}
+
+start_kafka() {
+	local want="$kafka_version nodes=$kafka_nodes"
+	if kafka_running; then
+		[[ $(cat "$run/kafka.mode") == "$want" ]] ||
+			die "Kafka $(cat "$run/kafka.mode") is running; stop it before starting $want"
+		return 0
+	fi
+	fetch_kafka
+	local n voters="" brokers="" port cport lib
+	lib=$(kafka_lib)
+	echo "$lib" >"$run/kafka.lib"
+	for ((n = 1; n <= kafka_nodes; n++)); do
+		rm -rf "$run/kafka-$n"
+		mkdir -p "$run/kafka-$n/data"
+		port=$(free_port)
+		cport=$(free_port)
+		while [[ $cport == "$port" ]] || grep -qsw -e "$port" -e "$cport" "$run"/kafka-*/ports; do
+			port=$(free_port)
+			cport=$(free_port)
+		done
+		echo "$port $cport" >"$run/kafka-$n/ports"
+		voters+="${voters:+,}$n@127.0.0.1:$cport"
+		brokers+="${brokers:+,}127.0.0.1:$port"
+	done
+	echo "$want" >"$run/kafka.mode"
+	echo "$brokers" >"$run/kafka.brokers"
+	local uuid dir
+	write_log_config "$run/kafka-1"
+	# shellcheck disable=SC2046
+	uuid=$(java -cp "$lib/*" $(kafka_log_flags "$run/kafka-1") kafka.tools.StorageTool random-uuid)
+	for ((n = 1; n <= kafka_nodes; n++)); do
+		dir="$run/kafka-$n"
+		write_log_config "$dir"
+		write_node_config "$n" "$voters"
+		# shellcheck disable=SC2046
+		java -cp "$lib/*" $(kafka_log_flags "$dir") kafka.tools.StorageTool \
+			format -t "$uuid" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+			die "kafka storage format of node $n failed: $(cat "$dir/format.log")"
+	done
+	# A node of a cluster answers metadata only once the quorum has a leader,
+	# so start them all before waiting on any.
+	for ((n = 1; n <= kafka_nodes; n++)); do
+		start_node "$n" &
+	done
+	local failed=0
+	for ((n = 1; n <= kafka_nodes; n++)); do wait -n || failed=1; done
+	if ((failed)); then
+		stop_kafka
+		die "Kafka $want did not answer a metadata request within 120 s"
+	fi
+	if ((kafka_nodes > 1)); then
+		wait_until 120 "the cluster ($kafka_nodes brokers)" cluster_complete ||
+			die "Kafka's metadata did not list $kafka_nodes brokers within 120 s"
+	fi
+}
+
+cluster_complete() {
+	[[ $(kcat -L -m 2 -b "$(cat "$run/kafka.brokers")" | grep -c '^  broker ') -ge $kafka_nodes ]]
+}
+
+stop_kafka() {
+	local n
+	for n in 1 2 3; do stop_one "kafka-$n"; done
+	rm -f "$run/kafka.mode" "$run/kafka.brokers" "$run/kafka.lib"
 }
 
 start_azurite() {
@@ -181,20 +301,54 @@ fetch_playwright() {
 		die "npm could not install playwright-core@$playwright_version"
 }
 
+kafka_pids() {
+	local n pids=""
+	for ((n = 1; n <= kafka_nodes; n++)); do pids+="${pids:+ }$(cat "$run/kafka-$n.pid")"; done
+	echo "$pids"
+}
+
 print_exports() {
+	kafka_nodes=$(sed -n 's/.*nodes=//p' "$run/kafka.mode")
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
+	echo "export FLEETCAP_KAFKA_VERSION=${kafka_version}"
+	echo "export FLEETCAP_KAFKA_NODES=$kafka_nodes"
+	# Node 1's process group, for tests that pause the single broker (SIGSTOP);
+	# every node's (in node id order), for the cluster's fault tests, which
+	# start a killed node again with "$FLEETCAP_SERVICES restart-node N".
+	echo "export FLEETCAP_KAFKA_PID=$(cat "$run/kafka-1.pid")"
+	echo "export FLEETCAP_KAFKA_PIDS='$(kafka_pids)'"
+	echo "export FLEETCAP_SERVICES=$root/scripts/services.sh"
 	echo "export FLEETCAP_AZURITE=$(cat "$run/azurite.url")"
-	# The broker's process group, for tests that pause Kafka (SIGSTOP).
-	echo "export FLEETCAP_KAFKA_PID=$(cat "$run/kafka.pid")"
 	# Tests that stop and restart a storage endpoint run their own instance.
 	echo "export FLEETCAP_AZURITE_BIN=$azurite_dir/node_modules/.bin/azurite-blob"
 	echo "export FLEETCAP_PLAYWRIGHT=$playwright_dir/node_modules/playwright-core"
 	echo "export FLEETCAP_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)"
 }
 
+usage() {
+	echo "usage: $0 start [--kafka VERSION] [--cluster] | stop | status | restart-node N" >&2
+	exit 2
+}
+
 mkdir -p "$run"
-case "${1:-}" in
+cmd=${1:-}
+shift || true
+case "$cmd" in
 start)
+	while (($#)); do
+		case $1 in
+		--kafka)
+			[[ $# -ge 2 ]] || usage
+			kafka_version=$2
+			shift 2
+			;;
+		--cluster)
+			kafka_nodes=3
+			shift
+			;;
+		*) usage ;;
+		esac
+	done
 	fetch_playwright
 	start_kafka
 	start_azurite
@@ -202,16 +356,22 @@ start)
 	;;
 stop)
 	stop_one azurite
-	stop_one kafka
+	stop_kafka
 	;;
 status)
-	for s in kafka azurite; do
-		if alive "$run/$s.pid"; then echo "$s: running"; else echo "$s: stopped"; fi
-	done
-	if alive "$run/kafka.pid" && alive "$run/azurite.pid"; then print_exports; fi
+	if kafka_running; then echo "kafka: running $(cat "$run/kafka.mode")"; else echo "kafka: stopped"; fi
+	if alive "$run/azurite.pid"; then echo "azurite: running"; else echo "azurite: stopped"; fi
+	if kafka_running && alive "$run/azurite.pid"; then
+		kafka_version=$(cut -d' ' -f1 "$run/kafka.mode")
+		print_exports
+	fi
 	;;
-*)
-	echo "usage: $0 start|stop|status" >&2
-	exit 2
+restart-node)
+	[[ ${1:-} =~ ^[1-3]$ && -d $run/kafka-$1 ]] || usage
+	alive "$run/kafka-$1.pid" && die "kafka node $1 is running"
+	kafka_version=$(cut -d' ' -f1 "$run/kafka.mode")
+	start_node "$1" || die "kafka node $1 did not come back within 120 s"
+	cat "$run/kafka-$1.pid"
 	;;
+*) usage ;;
 esac
