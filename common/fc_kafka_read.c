@@ -80,6 +80,35 @@ int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, in
 	return -1;
 }
 
+int fc_kafka_committed(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *list, int timeout_ms,
+		       struct fc_err *err)
+{
+	int64_t deadline = fc_mono_ms() + timeout_ms;
+	rd_kafka_resp_err_t e;
+
+	/* While the group coordinator moves (a broker lost, __consumer_offsets
+	 * still loading) the answer is "not coordinator" or "load in progress"
+	 * for seconds: ask again until the deadline. */
+	for (;;) {
+		int64_t left = deadline - fc_mono_ms();
+		e = rd_kafka_committed(consumer, list,
+				       (int)(left < 10000 ? (left > 0 ? left : 1) : 10000));
+		for (int i = 0; !e && i < list->cnt; i++)
+			e = list->elems[i].err;
+		if (!e)
+			return 0;
+		if (fc_mono_ms() >= deadline)
+			break;
+		FC_DEBUG("kafka", "committed offsets: %s; asking again", rd_kafka_err2str(e));
+		struct timespec pause = {0, 200 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	fc_err_set(err, FC_ERR_RETRY, "cannot read the committed offsets of %s [%d]: %s",
+		   list->cnt ? list->elems[0].topic : "?",
+		   list->cnt ? list->elems[0].partition : -1, rd_kafka_err2str(e));
+	return -1;
+}
+
 struct part {
 	int32_t partition;
 	int64_t end;

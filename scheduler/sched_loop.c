@@ -298,25 +298,27 @@ static rd_kafka_topic_partition_list_t *batch_offsets(const struct sched_loop *l
 static int rewind_to_committed(struct sched_loop *loop, struct fc_err *err)
 {
 	rd_kafka_topic_partition_list_t *parts = NULL;
+	rd_kafka_error_t *error;
 	rd_kafka_resp_err_t e = rd_kafka_assignment(loop->consumer, &parts);
 
-	if (!e)
-		e = rd_kafka_committed(loop->consumer, parts, 30000);
-	if (!e) {
-		for (int i = 0; i < parts->cnt; i++)
-			if (parts->elems[i].offset < 0)
-				parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-		rd_kafka_error_t *error = rd_kafka_seek_partitions(loop->consumer, parts, 30000);
-		if (error) {
-			e = rd_kafka_error_code(error);
-			rd_kafka_error_destroy(error);
-		}
-	}
-	if (parts)
-		rd_kafka_topic_partition_list_destroy(parts);
 	if (e) {
-		fc_err_set(err, FC_ERR_FATAL, "cannot rewind to the committed offsets: %s",
+		fc_err_set(err, FC_ERR_FATAL, "cannot read the assignment: %s",
 			   rd_kafka_err2str(e));
+		return -1;
+	}
+	if (fc_kafka_committed(loop->consumer, parts, 60000, err) != 0) {
+		rd_kafka_topic_partition_list_destroy(parts);
+		return -1;
+	}
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].offset < 0)
+			parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	error = rd_kafka_seek_partitions(loop->consumer, parts, 30000);
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (error) {
+		fc_err_set(err, FC_ERR_FATAL, "cannot rewind to the committed offsets: %s",
+			   rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
 		return -1;
 	}
 	return 0;

@@ -146,25 +146,28 @@ static int assign_jobs(struct wk_agent *a, struct fc_err *err)
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
 	rd_kafka_topic_partition_t *tp =
 		rd_kafka_topic_partition_list_add(list, topic, a->partition);
-	rd_kafka_resp_err_t e = rd_kafka_committed(a->consumer, list, 30000);
-	if (!e && tp->offset < 0) {
+	rd_kafka_resp_err_t e;
+	int rc = -1;
+
+	if (fc_kafka_committed(a->consumer, list, 60000, err) != 0)
+		goto out;
+	if (tp->offset < 0) {
 		if (fc_kafka_watermarks(a->consumer, topic, a->partition, &lo, &hi, 30000, err) !=
-		    0) {
-			rd_kafka_topic_partition_list_destroy(list);
-			return -1;
-		}
+		    0)
+			goto out;
 		tp->offset = hi;
 	}
-	if (!e)
-		e = rd_kafka_assign(a->consumer, list);
-	if (e)
+	if ((e = rd_kafka_assign(a->consumer, list))) {
 		fc_err_set(err, FC_ERR_FATAL, "%s [%d]: %s", topic, a->partition,
 			   rd_kafka_err2str(e));
-	else
-		FC_INFO("worker", "reading jobs from %s [%d] at offset %lld", topic, a->partition,
-			(long long)tp->offset);
+		goto out;
+	}
+	FC_INFO("worker", "reading jobs from %s [%d] at offset %lld", topic, a->partition,
+		(long long)tp->offset);
+	rc = 0;
+out:
 	rd_kafka_topic_partition_list_destroy(list);
-	return e ? -1 : 0;
+	return rc;
 }
 
 struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err)
