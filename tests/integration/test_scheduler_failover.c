@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "it_env.h"
+#include "it_checks.h"
 #include "it_fleet.h"
 
 #define KEYS	   50
@@ -35,64 +36,8 @@
 #define QUOTA	   2
 #define PARTITIONS 6
 
-#define RUNNING FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
-#define STOPPED FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_STOPPED
-#define ERROR	FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
-
-static char requests[CREATES][33];
+static it_request_id requests[CREATES];
 static char names[CREATES][24];
-
-static int final_state(const it_status_t *s)
-{
-	return s->state == STOPPED || s->state == ERROR;
-}
-
-/* Final answers per request; returns how many requests have at least one. */
-static size_t count_finals(it_status_t **all, size_t n, int *finals)
-{
-	size_t answered = 0;
-
-	memset(finals, 0, CREATES * sizeof(*finals));
-	for (size_t i = 0; i < n; i++) {
-		if (!final_state(all[i]) || strncmp(all[i]->request_id, "req-", 4) != 0)
-			continue;
-		for (int r = 0; r < CREATES; r++)
-			if (strcmp(all[i]->request_id, requests[r]) == 0) {
-				answered += finals[r]++ == 0;
-				break;
-			}
-	}
-	return answered;
-}
-
-static void check_ledger(void *opaque, const Fleetcap__V1__LedgerState *ls)
-{
-	size_t *records = opaque;
-
-	(*records)++;
-	if (ls->n_active > QUOTA)
-		fail_msg("ledger of %s/%s holds %zu active sessions, quota %d", ls->subscription,
-			 ls->region, ls->n_active, QUOTA);
-}
-
-struct event {
-	int64_t time;
-	int key;
-	int delta; /* +1 admission, -1 end */
-};
-
-static int by_time(const void *a, const void *b)
-{
-	const struct event *x = a, *y = b;
-	if (x->time != y->time)
-		return x->time < y->time ? -1 : 1;
-	return x->delta - y->delta; /* ends before admissions at the same ms */
-}
-
-static int region_index(const char *region)
-{
-	return atoi(region + 1);
-}
 
 static void test_failover(void **state)
 {
@@ -152,7 +97,7 @@ static void test_failover(void **state)
 			     waited++) {
 				it_status_t **now;
 				size_t n_now = it_fleet_statuses(fleet, &now);
-				answered = count_finals(now, n_now, finals);
+				answered = it_count_finals(now, n_now, requests, CREATES, finals);
 				free(now);
 				struct timespec tick = {0, 100 * 1000 * 1000};
 				nanosleep(&tick, NULL);
@@ -171,7 +116,7 @@ static void test_failover(void **state)
 	for (int waited = 0; waited < 240; waited++) {
 		free(all);
 		n = it_fleet_statuses(fleet, &all);
-		if ((answered = count_finals(all, n, finals)) == CREATES)
+		if ((answered = it_count_finals(all, n, requests, CREATES, finals)) == CREATES)
 			break;
 		sleep(1);
 	}
@@ -180,69 +125,25 @@ static void test_failover(void **state)
 	sleep(2); /* a duplicate would come right behind */
 	free(all);
 	n = it_fleet_statuses(fleet, &all);
-	count_finals(all, n, finals);
-	int admitted = 0;
+	it_count_finals(all, n, requests, CREATES, finals);
 	for (int r = 0; r < CREATES; r++)
 		if (finals[r] != 1)
 			fail_msg("create %s (%s) has %d final answers", requests[r], names[r],
 				 finals[r]);
 
 	/* Jobs: one START per session, one session per name, one per admission. */
-	Fleetcap__V1__Job **jobs;
-	size_t n_jobs = it_fleet_all_jobs(fleet, &jobs), starts = 0;
-	for (size_t i = 0; i < n_jobs; i++) {
-		if (jobs[i]->kind != FLEETCAP__V1__JOB_KIND__JOB_KIND_START)
-			continue;
-		starts++;
-		for (size_t j = i + 1; j < n_jobs; j++)
-			if (jobs[j]->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START &&
-			    (strcmp(jobs[i]->session_id, jobs[j]->session_id) == 0 ||
-			     strcmp(jobs[i]->spec->name, jobs[j]->spec->name) == 0))
-				fail_msg("START produced twice: %s and %s", jobs[i]->session_id,
-					 jobs[j]->session_id);
-	}
-	for (size_t i = 0; i < n; i++)
-		admitted += all[i]->state == STOPPED && strncmp(all[i]->request_id, "req-", 4) == 0;
+	size_t starts = it_check_one_start_each(fleet, "c");
+	int admitted = (int)it_count_admitted(all, n, requests, CREATES);
 	fprintf(stderr, "%d admitted and stopped, %d rejected, %zu START jobs\n", admitted,
 		CREATES - admitted, starts);
 	assert_int_equal(starts, (size_t)admitted);
 	assert_true(admitted >= KEYS * QUOTA);	 /* the stream was admitted ... */
 	assert_true(CREATES - admitted >= KEYS); /* ... and the quota did bite */
-	free(jobs);
 
-	/* Quota in the status history: admissions (first Running of a session)
-	 * and ends (its final status), ordered by the scheduler's clock. */
-	struct event *events = calloc(2 * n + 1, sizeof(*events));
-	size_t n_events = 0;
-	for (size_t i = 0; i < n; i++) {
-		const it_status_t *s = all[i];
-		if (!*s->session_id)
-			continue;
-		int first_running = 0;
-		if (s->state == RUNNING) {
-			first_running = 1;
-			for (size_t j = 0; j < i && first_running; j++)
-				first_running = strcmp(all[j]->session_id, s->session_id) != 0;
-		}
-		if (first_running || final_state(s))
-			events[n_events++] =
-				(struct event){s->updated_time_ms, region_index(s->region),
-					       final_state(s) ? -1 : +1};
-	}
-	qsort(events, n_events, sizeof(*events), by_time);
-	int active[KEYS] = {0};
-	for (size_t i = 0; i < n_events; i++) {
-		active[events[i].key] += events[i].delta;
-		if (active[events[i].key] > QUOTA)
-			fail_msg("key sub-f/r%02d has %d active sessions at %lld", events[i].key,
-				 active[events[i].key], (long long)events[i].time);
-	}
-	free(events);
+	it_check_quota_history(all, n, QUOTA);
 	free(all);
 
-	/* Quota in every committed ledger record. */
-	size_t records = 0;
-	it_fleet_read_ledger(fleet, check_ledger, &records);
+	size_t records = it_check_ledger_quota(fleet, QUOTA);
 	fprintf(stderr, "%zu ledger records checked\n", records);
 	assert_true(records > 0);
 
