@@ -11,6 +11,10 @@
 
 #define TXN_TIMEOUT_MS_DEFAULT "10000"
 #define SESSION_TIMEOUT_MS     "10000"
+/* New producers after a fatal producer error (see replace_producer): at most
+ * REPLACEMENTS_MAX in REPLACEMENTS_WINDOW_MS, else the process ends. */
+#define REPLACEMENTS_MAX       5
+#define REPLACEMENTS_WINDOW_MS (10 * 60 * 1000)
 
 struct sched_loop {
 	struct sched_loop_config config;
@@ -25,6 +29,9 @@ struct sched_loop {
 	int fatal;
 	struct fc_err fatal_err;
 	uint64_t commits, aborts;
+	/* Copied: the producer is made again with it (replace_producer). */
+	char transactional_id[256];
+	int64_t replaced_ms[REPLACEMENTS_MAX]; /* the newest first */
 };
 
 const char *sched_loop_topic(const struct sched_loop *loop, enum fc_topic topic)
@@ -85,22 +92,31 @@ fail:
 	return NULL;
 }
 
+/* The distinct partition numbers of parts, a calloc'd array (NULL when out
+ * of memory): commands/p, alerts/p and results/p all mean quota keys of
+ * partition p. */
+static int32_t *distinct_partitions(const rd_kafka_topic_partition_list_t *parts, size_t *n)
+{
+	int32_t *numbers = calloc((size_t)parts->cnt + 1, sizeof(*numbers));
+
+	*n = 0;
+	for (int i = 0; numbers && i < parts->cnt; i++) {
+		size_t j = 0;
+		while (j < *n && numbers[j] != parts->elems[i].partition)
+			j++;
+		if (j == *n)
+			numbers[(*n)++] = parts->elems[i].partition;
+	}
+	return numbers;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	struct sched_loop *loop = opaque;
-	int32_t *numbers = calloc((size_t)parts->cnt + 1, sizeof(*numbers));
-	size_t n = 0;
+	size_t n;
+	int32_t *numbers = distinct_partitions(parts, &n);
 
-	/* The distinct partition numbers: commands/p, alerts/p and results/p
-	 * all mean quota keys of partition p. */
-	for (int i = 0; numbers && i < parts->cnt; i++) {
-		size_t j = 0;
-		while (j < n && numbers[j] != parts->elems[i].partition)
-			j++;
-		if (j == n)
-			numbers[n++] = parts->elems[i].partition;
-	}
 	if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		FC_INFO("sched", "assigned %d input partitions (%zu quota-key partitions)",
 			parts->cnt, n);
@@ -141,6 +157,37 @@ static int check_assignor(rd_kafka_conf_t *conf, struct fc_err *err)
 	return 0;
 }
 
+/* The transactional producer, its transactions initialised: this fences any
+ * earlier producer of the same transactional id. NULL with err set. */
+static rd_kafka_t *producer_new(struct sched_loop *loop, struct fc_err *err)
+{
+	const char *defaults[] = {"transactional.id",
+				  loop->transactional_id,
+				  "transaction.timeout.ms",
+				  TXN_TIMEOUT_MS_DEFAULT,
+				  "linger.ms",
+				  "2",
+				  NULL};
+	rd_kafka_conf_t *conf = new_conf(&loop->config, defaults, 1, err);
+	rd_kafka_error_t *error;
+	rd_kafka_t *rk;
+	char errstr[512];
+
+	if (!conf)
+		return NULL;
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
+		fc_err_set(err, FC_ERR_FATAL, "cannot create the producer: %s", errstr);
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	if ((error = rd_kafka_init_transactions(rk, 60000))) {
+		fc_kafka_err_from_error(error, "init_transactions", err);
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	return rk;
+}
+
 struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 				  const struct sched_loop_ops *ops, struct fc_err *err)
 {
@@ -152,16 +199,8 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 		/* librdkafka waits up to 500 ms for a fetch to
 		 * fill; a command should not. */
 		"fetch.wait.max.ms", "20", "enable.partition.eof", "false", NULL};
-	const char *producer_defaults[] = {"transactional.id",
-					   config->transactional_id,
-					   "transaction.timeout.ms",
-					   TXN_TIMEOUT_MS_DEFAULT,
-					   "linger.ms",
-					   "2",
-					   NULL};
 	rd_kafka_conf_t *conf = NULL;
 	char errstr[512];
-	rd_kafka_error_t *error;
 
 	if (!loop || !(loop->batch = calloc((size_t)config->batch_max, sizeof(*loop->batch)))) {
 		free(loop);
@@ -170,6 +209,12 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 	}
 	loop->config = *config;
 	loop->ops = *ops;
+	if (snprintf(loop->transactional_id, sizeof(loop->transactional_id), "%s",
+		     config->transactional_id) >= (int)sizeof(loop->transactional_id)) {
+		fc_err_set(err, FC_ERR_INVALID, "transactional id \"%.64s...\" is too long",
+			   config->transactional_id);
+		goto fail;
+	}
 	for (int t = 0; t < FC_TOPIC_COUNT; t++)
 		if (fc_topic_name(config->topic_prefix, (enum fc_topic)t, loop->topics[t],
 				  sizeof(loop->topics[t])) != 0) {
@@ -178,13 +223,9 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 			goto fail;
 		}
 
-	if (!(conf = new_conf(config, producer_defaults, 1, err)))
+	/* Fences any earlier incarnation of this instance.id. */
+	if (!(loop->producer = producer_new(loop, err)))
 		goto fail;
-	if (!(loop->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr)))) {
-		fc_err_set(err, FC_ERR_FATAL, "cannot create the producer: %s", errstr);
-		goto fail;
-	}
-	conf = NULL; /* now owned by the producer */
 
 	if (!(conf = new_conf(config, consumer_defaults, 0, err)) || check_assignor(conf, err) != 0)
 		goto fail;
@@ -197,11 +238,6 @@ struct sched_loop *sched_loop_new(const struct sched_loop_config *config,
 	conf = NULL; /* now owned by the consumer */
 	rd_kafka_poll_set_consumer(loop->consumer);
 
-	/* Fences any earlier incarnation of this instance.id. */
-	if ((error = rd_kafka_init_transactions(loop->producer, 60000))) {
-		fc_kafka_err_from_error(error, "init_transactions", err);
-		goto fail;
-	}
 	rd_kafka_topic_partition_list_t *subs =
 		rd_kafka_topic_partition_list_new((int)config->input_count);
 	for (size_t i = 0; i < config->input_count; i++)
@@ -332,9 +368,15 @@ static int abort_batch(struct sched_loop *loop, const char *why, struct fc_err *
 	/* librdkafka 2.0.2 can fail the abort fatally while AddPartitionsToTxn
 	 * is in flight (issue #4849): flush first. */
 	rd_kafka_flush(loop->producer, 10000);
-	if ((error = rd_kafka_abort_transaction(loop->producer, 30000))) {
-		fc_kafka_err_from_error(error, "abort_transaction", err);
-		return -1;
+	/* A retriable failure (the coordinator away for longer than the
+	 * timeout) is tried again, as librdkafka asks: for up to 5 minutes. */
+	for (int attempt = 1;; attempt++) {
+		error = rd_kafka_abort_transaction(loop->producer, 30000);
+		if (fc_kafka_err_from_error(error, "abort_transaction", err) == FC_ERR_NONE)
+			break;
+		if (err->action != FC_ERR_RETRY || attempt == 10)
+			return -1;
+		FC_WARN("sched", "%s; trying again", err->msg);
 	}
 	loop->txn_open = 0;
 	loop->batch_failed = 0;
@@ -395,6 +437,86 @@ static int commit_batch(struct sched_loop *loop, struct fc_err *err)
 	if (loop->ops.committed)
 		loop->ops.committed(loop->ops.opaque);
 	drop_batch(loop);
+	return 0;
+}
+
+/* Drops what the assigned partitions hold in memory and reads their ledger
+ * again, as a new owner would. */
+static int replay_assigned(struct sched_loop *loop, struct fc_err *err)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_assignment(loop->consumer, &parts);
+	size_t n;
+	int32_t *numbers;
+	int rc;
+
+	if (e) {
+		fc_err_set(err, FC_ERR_FATAL, "cannot read the assignment: %s",
+			   rd_kafka_err2str(e));
+		return -1;
+	}
+	if (!(numbers = distinct_partitions(parts, &n))) {
+		rd_kafka_topic_partition_list_destroy(parts);
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
+		return -1;
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	loop->ops.on_revoke(loop->ops.opaque, numbers, n);
+	rc = loop->ops.on_assign(loop->ops.opaque, numbers, n, err);
+	free(numbers);
+	return rc;
+}
+
+/*
+ * A fatal error of the producer that is no zombie's: librdkafka 2.0.2 (no
+ * KIP-588) reports a transaction that the coordinator aborted on its timeout
+ * (a broker was lost, and the batch could not be written within
+ * transaction.timeout.ms) as "fenced". The instance goes on with a new
+ * producer of the same transactional id, which fences the old epoch: the
+ * open transaction is dropped, the assigned partitions' ledger is read again
+ * (a commit whose answer was lost may have landed, so memory is not merely
+ * rolled back) and the inputs rewound to the committed offsets. A second
+ * process with the same instance.id would fence this one again and again:
+ * after REPLACEMENTS_MAX in REPLACEMENTS_WINDOW_MS the run ends. Returns 0
+ * when the loop can go on.
+ */
+static int replace_producer(struct sched_loop *loop, struct fc_err *err)
+{
+	char why[512];
+	int64_t now = fc_mono_ms();
+
+	if (!rd_kafka_fatal_error(loop->producer, why, sizeof(why)))
+		return -1; /* not the producer's: err says what */
+	if (loop->replaced_ms[REPLACEMENTS_MAX - 1] &&
+	    now - loop->replaced_ms[REPLACEMENTS_MAX - 1] < REPLACEMENTS_WINDOW_MS) {
+		fc_err_set(err, FC_ERR_FATAL,
+			   "producer: %s; %d new producers in %d minutes: does another scheduler "
+			   "run with transactional id %s?",
+			   why, REPLACEMENTS_MAX, REPLACEMENTS_WINDOW_MS / 60000,
+			   loop->transactional_id);
+		return -1;
+	}
+	memmove(loop->replaced_ms + 1, loop->replaced_ms,
+		(REPLACEMENTS_MAX - 1) * sizeof(loop->replaced_ms[0]));
+	loop->replaced_ms[0] = now;
+	FC_WARN("sched",
+		"producer: %s; the open transaction is lost: starting a new producer "
+		"and reading the ledger again",
+		why);
+	rd_kafka_purge(loop->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_destroy(loop->producer);
+	if (!(loop->producer = producer_new(loop, err)))
+		return -1;
+	loop->txn_open = 0;
+	loop->batch_failed = 0;
+	loop->fatal = 0;
+	loop->aborts++;
+	drop_batch(loop);
+	if (loop->ops.aborted && loop->ops.aborted(loop->ops.opaque, err) != 0)
+		return -1;
+	if (replay_assigned(loop, err) != 0 || rewind_to_committed(loop, err) != 0)
+		return -1;
+	FC_INFO("sched", "a new producer took over; the ledger is read again");
 	return 0;
 }
 
@@ -475,6 +597,8 @@ int sched_loop_run(struct sched_loop *loop, atomic_int *stop, struct fc_err *err
 		if (begin(loop) != 0 || commit_batch(loop, err) != 0) {
 			if (loop->fatal)
 				*err = loop->fatal_err;
+			if (replace_producer(loop, err) == 0)
+				continue;
 			rc = -1;
 			break;
 		}
