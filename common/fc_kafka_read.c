@@ -58,6 +58,17 @@ rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *ka
 	return rk;
 }
 
+static void refresh_metadata(rd_kafka_t *rk, const char *topic)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+
+	if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		rd_kafka_metadata_destroy(md);
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+}
+
 int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *lo,
 			int64_t *hi, int timeout_ms, struct fc_err *err)
 {
@@ -72,6 +83,10 @@ int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, in
 			return 0;
 		if (fc_mono_ms() >= deadline)
 			break;
+		/* librdkafka asks the leader it has cached and does not refresh
+		 * it on "not leader" here: ask for the topic's metadata, which
+		 * updates the cache, once a broker was lost. */
+		refresh_metadata(rk, topic);
 		struct timespec pause = {0, 100 * 1000 * 1000};
 		nanosleep(&pause, NULL);
 	}
