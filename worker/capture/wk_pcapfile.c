@@ -49,6 +49,16 @@ static int hash_pending(struct wk_pcapfile *f)
 	return 0;
 }
 
+/* Puts the file's name before a writer's error ("write failed: No space
+ * left on device"), so that the message says which file. */
+static void name_the_file(const struct wk_pcapfile *f, struct fc_err *err)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	fc_err_set(err, err->action, "%s: %s", f->part, msg);
+}
+
 /*
  * Hands the buffer's whole blocks to the writer and carries the unaligned
  * tail (already hashed) over to the start of the next buffer.
@@ -63,8 +73,10 @@ static int hand_over(struct wk_pcapfile *f, struct fc_err *err)
 		return -1;
 	}
 	next = wk_writer_submit(f->writer, f->buf, whole, err);
-	if (!next)
+	if (!next) {
+		name_the_file(f, err);
 		return -1;
+	}
 	/* next may be f->buf itself, already written: the tail then moves down
 	 * within it, which memmove allows. */
 	memmove(next, f->buf + whole, f->len - whole);
@@ -245,8 +257,13 @@ int wk_pcapfile_finish(struct wk_pcapfile *f, struct wk_file *out, struct fc_err
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned md_len = 0;
 
-	if (hand_over(f, err) != 0 || wk_writer_finish(f->writer, err) != 0 ||
-	    write_tail(f, err) != 0)
+	if (hand_over(f, err) != 0)
+		goto fail;
+	if (wk_writer_finish(f->writer, err) != 0) {
+		name_the_file(f, err);
+		goto fail;
+	}
+	if (write_tail(f, err) != 0)
 		goto fail;
 	if (fsync(f->fd) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: fsync failed: %s", f->part, strerror(errno));
