@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine: installs the dependencies, runs
 # the unit tests under ASan + UBSan, replays the fuzz corpora (tests/fuzz),
-# builds the release and a ThreadSanitizer build, starts Kafka and Azurite
-# (scripts/services.sh), runs the unit tests, test_worker, test_demo and
-# test_wk_agent under ThreadSanitizer (any report fails the run), then every
-# test on the release build, and stops the services.
+# builds the release and a ThreadSanitizer build, starts Kafka 4.4.0 and
+# Azurite (scripts/services.sh), runs the unit tests, test_worker, test_demo
+# and test_wk_agent under ThreadSanitizer (any report fails the run), then
+# every test on the release build; then the integration tests again on Kafka
+# 3.9.1, and the fault tests (label "cluster") on a three-node Kafka 4.4.0
+# cluster; and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,11 +34,17 @@ echo "== services"
 services_log="$root/build/services.log"
 stop_services() { bash "$root/scripts/services.sh" stop >>"$services_log" 2>&1 || true; }
 trap stop_services EXIT
-eval "$(bash scripts/services.sh start 2>>"$services_log")" || {
-	cat "$services_log" >&2
-	exit 1
+# start_services [--kafka VERSION] [--cluster]: a fresh set, exported here.
+start_services() {
+	stop_services
+	eval "$(bash scripts/services.sh start "$@" 2>>"$services_log")" || {
+		cat "$services_log" >&2
+		exit 1
+	}
+	echo "Kafka $FLEETCAP_KAFKA_VERSION ($FLEETCAP_KAFKA_NODES node(s)) at $FLEETCAP_BROKERS," \
+		"Azurite at $FLEETCAP_AZURITE"
 }
-echo "FLEETCAP_BROKERS=$FLEETCAP_BROKERS FLEETCAP_AZURITE=$FLEETCAP_AZURITE"
+start_services
 
 echo "== unit tests, test_worker, test_demo and test_wk_agent under ThreadSanitizer"
 reports="$root/build/tsan-reports"
@@ -57,5 +65,12 @@ fi
 echo "ThreadSanitizer: no report"
 
 echo "== all tests"
-cd "$build"
-ctest --output-on-failure --timeout 600
+(cd "$build" && ctest --output-on-failure --timeout 600)
+
+echo "== integration tests on Kafka 3.9.1"
+start_services --kafka 3.9.1
+(cd "$build" && ctest --output-on-failure --timeout 600 -L integration)
+
+echo "== fault tests on a three-node Kafka 4.4.0 cluster"
+start_services --cluster
+(cd "$build" && ctest --output-on-failure -L cluster)

@@ -19,6 +19,14 @@ static inline const char *it_require_env(const char *name)
 	return v;
 }
 
+/* The replication factor of the topics tests create: 3 on the cluster of
+ * scripts/services.sh start --cluster, 1 on a single node. */
+static inline int it_replication(void)
+{
+	const char *n = getenv("FLEETCAP_KAFKA_NODES");
+	return n && atoi(n) >= 3 ? 3 : 1;
+}
+
 /* A name unique to this run, for topics and containers: PREFIX + pid + time. */
 static inline void it_unique(char *out, size_t len, const char *prefix)
 {

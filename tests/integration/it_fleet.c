@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fc_kafka.h"
+#include "it_env.h"
 
 /* A thread that keeps every record of one topic, unpacked, in an array of f. */
 struct keeper {
@@ -255,7 +256,7 @@ struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int par
 		die(err.msg);
 	if (!(f->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
 		die(errstr);
-	if (fc_topics_create(f->producer, prefix, partitions, 1, 30000, &err) != 0)
+	if (fc_topics_create(f->producer, prefix, partitions, it_replication(), 30000, &err) != 0)
 		die(err.msg);
 	pthread_mutex_init(&f->lock, NULL);
 	f->running = 1;

@@ -86,10 +86,10 @@ static void test_topics(void **state)
 	char name[FC_TOPIC_NAME_MAX + 1];
 	(void)state;
 
-	if (fc_topics_create(rk, prefix, PARTITIONS, 1, 30000, &err) != 0)
+	if (fc_topics_create(rk, prefix, PARTITIONS, it_replication(), 30000, &err) != 0)
 		fail_msg("%s", err.msg);
 	/* A second run keeps the topics and succeeds. */
-	if (fc_topics_create(rk, prefix, PARTITIONS, 1, 30000, &err) != 0)
+	if (fc_topics_create(rk, prefix, PARTITIONS, it_replication(), 30000, &err) != 0)
 		fail_msg("second run: %s", err.msg);
 	for (int t = 0; t < FC_TOPIC_COUNT; t++) {
 		assert_int_equal(fc_topic_name(prefix, (enum fc_topic)t, name, sizeof(name)), 0);
