@@ -20,8 +20,11 @@ const struct fc_cfg_def api_config_defs[] = {
 	 "directory of the web page served at / (empty = no page)"},
 	{"wait.ms", FC_CFG_INT, "3000", 0, 60000, OFF(wait_ms), 0, NULL, 0,
 	 "how long a request waits for the scheduler's answer before 202 and a Location"},
-	{"connections.max", FC_CFG_INT, "256", 1, 10000, OFF(connections_max), 0, NULL, 0,
-	 "concurrent HTTP connections"},
+	{"connections.max", FC_CFG_INT, "2048", 1, 100000, OFF(connections_max), 0, NULL, 0,
+	 "concurrent HTTP connections (a thread each, with a 256 KiB stack)"},
+	{"request.timeout.s", FC_CFG_INT, "10", 1, 3600, OFF(request_timeout_s), 0, NULL, 0,
+	 "a client must send a whole request (headers and body) within this many seconds of "
+	 "connecting or of its previous answer, else its connection is closed"},
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
 	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR,

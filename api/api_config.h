@@ -13,6 +13,7 @@ struct api_config {
 	char *web_root;
 	long long wait_ms;
 	long long connections_max;
+	long long request_timeout_s;
 	char *log_level;
 	struct fc_kv_list kafka;
 };

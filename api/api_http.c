@@ -8,8 +8,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -18,12 +22,38 @@
 
 #define BODY_MAX (64 * 1024)
 #define FILE_MAX (1024 * 1024)
+/* Every connection has a thread; handlers wait for Kafka, not for deep
+ * calls, so a small stack lets thousands of connections stay cheap. */
+#define THREAD_STACK (256 * 1024)
+/* No byte for this long closes a connection (libmicrohttpd's idle timeout). */
+#define IDLE_TIMEOUT_S 30u
+
+/*
+ * A connection, for the reaper: a client must send a whole request (headers
+ * and body) within request_timeout_ms of connecting or of its previous
+ * answer, however slowly it trickles bytes, or its socket is shut down. A
+ * request being handled (waiting for the scheduler) is never cut.
+ */
+struct conn {
+	int fd;
+	int64_t since_ms; /* connected, or answered last */
+	int handling;
+	struct conn *prev, *next;
+};
 
 struct api_http {
 	struct MHD_Daemon *daemon;
 	struct api_http_config config;
 	const struct api_ctx *ctx;
 	uint16_t port;
+	pthread_mutex_t lock; /* conns, and each conn's since_ms and handling */
+	pthread_cond_t wake;
+	struct conn *conns;
+	size_t n_conns;
+	uint64_t reaped;
+	int stopping;
+	pthread_t reaper;
+	int reaper_started;
 };
 
 /* One request's body, gathered across calls. */
@@ -136,6 +166,108 @@ static enum MHD_Result serve_file(struct api_http *h, struct MHD_Connection *c, 
 	return ok;
 }
 
+/* ---------------------------------------------------------- connections */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct api_http *h = cls;
+	struct conn *conn = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || !(conn = calloc(1, sizeof(*conn))))
+			return; /* not reaped: the idle timeout still applies */
+		conn->fd = info->connect_fd;
+		pthread_mutex_lock(&h->lock);
+		conn->since_ms = now_ms();
+		conn->next = h->conns;
+		if (h->conns)
+			h->conns->prev = conn;
+		h->conns = conn;
+		h->n_conns++;
+		pthread_mutex_unlock(&h->lock);
+		*socket_context = conn;
+	} else if (conn) { /* closed: before libmicrohttpd closes the socket */
+		pthread_mutex_lock(&h->lock);
+		if (conn->prev)
+			conn->prev->next = conn->next;
+		else
+			h->conns = conn->next;
+		if (conn->next)
+			conn->next->prev = conn->prev;
+		h->n_conns--;
+		pthread_mutex_unlock(&h->lock);
+		free(conn);
+		*socket_context = NULL;
+	}
+}
+
+/* A request is being handled (1), or was answered (0): the next one's clock starts. */
+static void set_handling(struct api_http *h, struct MHD_Connection *c, int handling)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *conn = info ? info->socket_context : NULL;
+
+	if (!conn)
+		return;
+	pthread_mutex_lock(&h->lock);
+	conn->handling = handling;
+	conn->since_ms = now_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void *reaper_main(void *opaque)
+{
+	struct api_http *h = opaque;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->wake, &h->lock, &until);
+		int64_t now = now_ms();
+		for (struct conn *conn = h->conns; conn; conn = conn->next)
+			if (!conn->handling &&
+			    now - conn->since_ms > (int64_t)h->config.request_timeout_s * 1000) {
+				/* The connection's thread sees the end and closes
+				 * it; the socket stays open until then. */
+				shutdown(conn->fd, SHUT_RDWR);
+				conn->since_ms = INT64_MAX / 2;
+				h->reaped++;
+			}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* Room for connections_max sockets, the daemon's own and some to spare. */
+static void raise_file_limit(unsigned connections_max)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)connections_max + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		FC_WARN("http",
+			"connections.max %u: the open-file limit allows only %llu sockets; raise "
+			"it "
+			"(LimitNOFILE=)",
+			connections_max, (unsigned long long)rl.rlim_cur);
+}
+
 /* ------------------------------------------------------------ requests */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -154,6 +286,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (*upload_data_size) {
 		if (u->len + *upload_data_size > BODY_MAX) {
+			/* Read and dropped (libmicrohttpd 0.9.75 cannot answer
+			 * before the body ends); request.timeout.s bounds how
+			 * long a huge body may take. */
 			u->too_large = 1;
 		} else {
 			char *grown = realloc(u->data, u->len + *upload_data_size + 1);
@@ -169,6 +304,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (u->too_large)
 		return json_error(c, 413, "PayloadTooLarge", "the body is larger than 64 KiB");
+	set_handling(h, c, 1);
 	if (strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0 && h->config.metrics) {
 		char *text = h->config.metrics(h->config.metrics_opaque);
 		return respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text,
@@ -199,9 +335,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct upload *u = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
+	set_handling(cls, c, 0);
 	if (u) {
 		free(u->data);
 		free(u);
@@ -235,24 +370,36 @@ struct api_http *api_http_start(const struct api_http_config *config, const stru
 	}
 	h->config = *config;
 	h->ctx = ctx;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->wake, NULL);
 	if (inet_pton(AF_INET, config->address, &addr.sin_addr) != 1) {
 		fc_err_set(err, FC_ERR_INVALID,
 			   "listen.address \"%.64s\": expected an IPv4 address", config->address);
-		free(h);
+		api_http_stop(h);
 		return NULL;
 	}
+	raise_file_limit(config->connections_max);
 	h->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			MHD_USE_ERROR_LOG, /* poll: select() stops at descriptor 1024 */
 		config->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
 		NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
-		config->connections_max, MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+		config->connections_max, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, h, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
+		MHD_OPTION_END);
 	if (!h->daemon) {
 		fc_err_set(err, FC_ERR_INVALID, "listen: cannot listen on %s:%u", config->address,
 			   (unsigned)config->port);
-		free(h);
+		api_http_stop(h);
 		return NULL;
 	}
+	if (pthread_create(&h->reaper, NULL, reaper_main, h) != 0) {
+		fc_err_set(err, FC_ERR_FATAL, "cannot start the connection reaper");
+		api_http_stop(h);
+		return NULL;
+	}
+	h->reaper_started = 1;
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info ? info->port : config->port;
@@ -268,6 +415,16 @@ void api_http_stop(struct api_http *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->daemon);
+	if (h->reaper_started) {
+		pthread_mutex_lock(&h->lock);
+		h->stopping = 1;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->reaper, NULL);
+	}
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

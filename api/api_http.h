@@ -17,7 +17,8 @@ struct api_http_config {
 	const char *address; /* IPv4 */
 	uint16_t port;	     /* 0 = any free port */
 	unsigned connections_max;
-	const char *web_root; /* "" = no page */
+	unsigned request_timeout_s; /* a whole request within this, or the socket is shut */
+	const char *web_root;	    /* "" = no page */
 	/* Writes the Prometheus text of /metrics (malloc'd) or NULL. */
 	char *(*metrics)(void *opaque);
 	void *metrics_opaque;

@@ -57,6 +57,7 @@ static int run(struct api_config *c, struct fc_err *err)
 		.address = c->listen_address,
 		.port = (uint16_t)c->listen_port,
 		.connections_max = (unsigned)c->connections_max,
+		.request_timeout_s = (unsigned)c->request_timeout_s,
 		.web_root = c->web_root,
 		.metrics = api_metrics_text,
 		.metrics_opaque = metrics,

@@ -15,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -666,6 +670,212 @@ static void test_openapi_routes(void **state)
 	json_decref(doc);
 }
 
+/* ------------------------------------------------------------ abuse */
+
+/* The API process's resident memory, KiB. */
+static long api_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)api);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* A TCP connection to the API, nothing sent. */
+static int api_connect(void)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET};
+	unsigned port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(sscanf(base, "http://127.0.0.1:%u", &port), 1);
+	to.sin_port = htons((uint16_t)port);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	return fd;
+}
+
+static void expect_list_answered(void)
+{
+	struct http h;
+	call("GET", CAPS, TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	done(&h);
+}
+
+/* 1,000 connections that send nothing: good requests are still answered,
+ * and each costs the API little memory. */
+static void test_abuse_thousand_idle_connections(void **state)
+{
+	enum { CONNS = 1000 };
+	static int fds[CONNS];
+	struct rlimit rl = {4096, 4096};
+	(void)state;
+
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < 4096 && rl.rlim_max >= 4096) {
+		rl.rlim_cur = 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	expect_list_answered();
+	long before = api_rss_kib();
+	for (int i = 0; i < CONNS; i++)
+		fds[i] = api_connect();
+	for (int i = 0; i < 5; i++)
+		expect_list_answered();
+	long during = api_rss_kib();
+	for (int i = 0; i < CONNS; i++)
+		close(fds[i]);
+	printf("  %d idle connections: API RSS %ld KiB -> %ld KiB (%ld bytes each); good "
+	       "requests answered\n",
+	       CONNS, before, during, (during - before) * 1024 / CONNS);
+	assert_true(during - before < CONNS * 128); /* KiB: under 128 KiB a connection */
+	expect_list_answered();
+}
+
+/* Clients that send a byte a second are cut once request.timeout.s (10 s)
+ * passes without a whole request, while good requests are answered. */
+static void test_abuse_slow_clients(void **state)
+{
+	enum { SLOW = 20 };
+	static const char line[] = "GET " CAPS " HTTP/1.1\r\nHost: x\r\nX-Slow: "
+				   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	int fds[SLOW], cut = 0, seconds = 0;
+	(void)state;
+
+	for (int i = 0; i < SLOW; i++)
+		fds[i] = api_connect();
+	for (size_t at = 0; cut < SLOW && at < sizeof(line) - 1; at++, seconds++) {
+		for (int i = 0; i < SLOW; i++) {
+			if (fds[i] < 0)
+				continue;
+			char c;
+			if (send(fds[i], line + at, 1, MSG_NOSIGNAL) != 1 ||
+			    recv(fds[i], &c, 1, MSG_DONTWAIT) == 0) {
+				close(fds[i]);
+				fds[i] = -1;
+				cut++;
+			}
+		}
+		expect_list_answered();
+		sleep(1);
+	}
+	printf("  %d clients sending a byte a second: %d cut after %d s; good requests "
+	       "answered meanwhile\n",
+	       SLOW, cut, seconds);
+	for (int i = 0; i < SLOW; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	assert_int_equal(cut, SLOW);
+}
+
+/* A PUT of a body of len bytes (GOOD padded with spaces); the status, or 0
+ * when the API closed the connection before answering. */
+static long put_padded(const char *name, size_t len)
+{
+	char path[160];
+	char *body = malloc(len + 1);
+	struct http h;
+	CURL *c = curl_easy_init();
+	struct curl_slist *headers = NULL;
+	char url[1024];
+	long status = 0;
+
+	assert_true(body && len >= strlen(GOOD));
+	memset(body, ' ', len);
+	memcpy(body, GOOD, strlen(GOOD));
+	body[len] = '\0';
+	snprintf(path, sizeof(path), CAPS "/%s", name);
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	memset(&h, 0, sizeof(h));
+	headers = curl_slist_append(headers, "Authorization: Bearer " TOKEN_A);
+	headers = curl_slist_append(headers, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK && status == 0)
+		fprintf(stderr, "  PUT of %zu bytes: %s\n", len, curl_easy_strerror(rc));
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	free(h.body);
+	free(body);
+	return status;
+}
+
+static void test_abuse_body_limits(void **state)
+{
+	(void)state;
+	long at = put_padded("body-at-limit", 64 * 1024);
+	long above = put_padded("body-above-limit", 64 * 1024 + 1);
+	long far = put_padded("body-far-above", 16 * 1024 * 1024);
+	printf("  bodies of 64 KiB: %ld, 64 KiB + 1: %ld, 16 MiB: %ld\n", at, above, far);
+	assert_true(at == 201 || at == 202);
+	assert_int_equal(above, 413);
+	assert_int_equal(far, 413);
+	expect_list_answered();
+}
+
+/* 10,000 requests with bad tokens: all 401, none logged, memory flat. */
+static void test_abuse_bad_tokens(void **state)
+{
+	enum { BAD = 10000 };
+	CURL *c = curl_easy_init();
+	char url[1024], auth[128];
+	struct http h = {0};
+	int unauthorized = 0;
+	(void)state;
+
+	long before = api_rss_kib();
+	snprintf(url, sizeof(url), "%s%s", base, CAPS);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	for (int i = 0; i < BAD; i++) {
+		struct curl_slist *headers = NULL;
+		long status = 0;
+		snprintf(auth, sizeof(auth), "Authorization: Bearer badtoken-%08x-%d",
+			 (unsigned)rand(), i);
+		headers = curl_slist_append(headers, auth);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		assert_int_equal(curl_easy_perform(c), CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		unauthorized += status == 401;
+		curl_slist_free_all(headers);
+		free(h.body);
+		memset(&h, 0, sizeof(h));
+	}
+	curl_easy_cleanup(c);
+	long after = api_rss_kib();
+	expect_list_answered();
+	char cmd[512], out[32] = "";
+	snprintf(cmd, sizeof(cmd), "grep -c badtoken- %s", api_log);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	printf("  %d requests with bad tokens: %d answered 401, %d logged; API RSS %ld KiB -> "
+	       "%ld KiB\n",
+	       BAD, unauthorized, atoi(out), before, after);
+	assert_int_equal(unauthorized, BAD);
+	assert_int_equal(atoi(out), 0);
+	assert_true(after - before < 16 * 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +890,10 @@ int main(void)
 		cmocka_unit_test(test_sas_never_echoed),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_openapi_routes),
+		cmocka_unit_test(test_abuse_thousand_idle_connections),
+		cmocka_unit_test(test_abuse_slow_clients),
+		cmocka_unit_test(test_abuse_body_limits),
+		cmocka_unit_test(test_abuse_bad_tokens),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
