@@ -9,6 +9,9 @@
  * key, and the blob is byte for byte the local file; storage down for a few
  * seconds during an upload, and a worker killed during an upload and started
  * again, still end with the whole blob and the capture's own stop reason;
+ * storage away for 60 s during a ring's uploads loses no file; a capture
+ * root that fills up ends the session Error/LocalFileFailed naming the file,
+ * with the files finished before whole, listed and uploaded;
  * an alert becomes a capture of what its rule selects; another subscription
  * or region cannot target the worker; a worker killed mid-capture and
  * started again reports the session Stopped/AgentRestarted and does not run
@@ -29,6 +32,7 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 
+#include "fc_kafka.h"
 #include "fc_spec.h"
 #include "it_azurite.h"
 #include "it_env.h"
@@ -128,7 +132,7 @@ static int teardown(void **state)
 	if (storage.pid)
 		it_azurite_kill(&storage, SIGTERM);
 	it_host_destroy(&host);
-	it_sh("rm -rf %s", root);
+	it_sh("umount %s/full 2>/dev/null; rm -rf %s", root, root);
 	return 0;
 }
 
@@ -363,17 +367,23 @@ static void wait_log(const char *log, const char *name, const char *text)
 		fail_msg("no \"%s\" for %s in %s", text, name, log);
 }
 
+/* Starts the test's own storage, to take down and bring back, once. */
+static void own_storage(void)
+{
+	if (!storage.pid) {
+		snprintf(storage_dir, sizeof(storage_dir), "%s/azurite", root);
+		mkdir(storage_dir, 0700);
+		assert_int_equal(it_azurite_start(&storage, storage_dir, 0), 0);
+	}
+}
+
 /* A capture to a blob of the test's own storage; returns when it runs and
  * has seen some packets. */
 static void create_on_storage(const char *name, char *url, size_t len)
 {
 	char req[33], key[64];
 
-	if (!storage.pid) {
-		snprintf(storage_dir, sizeof(storage_dir), "%s/azurite", root);
-		mkdir(storage_dir, 0700);
-		assert_int_equal(it_azurite_start(&storage, storage_dir, 0), 0);
-	}
+	own_storage();
 	snprintf(url, len, "%s/wk-%s-%ld/caps/%s.pcap", storage.endpoint, name, (long)getpid(),
 		 name);
 	it_fleet_create_blob(fleet, "sub-w", "r1", name, "real-1", 3, 0, url, req);
@@ -473,6 +483,140 @@ static void test_ring_uploaded_file_by_file(void **state)
 	/* The ring keeps 2 on disk; the others were uploaded before it deleted them. */
 	assert_int_equal(gone, s->n_files - 2);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+/* A ring to a blob URL at endpoint/container: file_count files of
+ * file_size bytes, for session_s seconds, under file_path. */
+static void create_ring(const char *name, const char *file_path, const char *endpoint,
+			const char *container, unsigned file_count, unsigned file_size,
+			unsigned session_s)
+{
+	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
+	Fleetcap__V1__RingBuffer ring = FLEETCAP__V1__RING_BUFFER__INIT;
+	char req[33], url[512], key[64];
+
+	snprintf(url, sizeof(url), "%s/%s/%s", endpoint, container, file_path);
+	ring.file_count = file_count;
+	ring.file_size = file_size;
+	ring.session_time_limit_s = session_s;
+	spec.name = (char *)name;
+	spec.subscription = (char *)"sub-w";
+	spec.region = (char *)"r1";
+	spec.target = (char *)"real-1";
+	spec.file_path = (char *)file_path;
+	spec.blob_url = url;
+	spec.ring = &ring;
+	it_fleet_create_spec(fleet, &spec, req);
+	snprintf(key, sizeof(key), "sub-w/r1/%s", name);
+	it_status_t *s = it_fleet_wait_state(fleet, key, RUNNING, 60);
+	assert_non_null(s);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	sleep(1);
+}
+
+/* Every file the status lists is a whole pcap on disk (unless the ring
+ * deleted it) and, when it has a blob URL, the same bytes in storage.
+ * Returns how many have a blob. */
+static size_t expect_files_whole(const it_status_t *s, const char *endpoint, const char *container,
+				 const char *dir)
+{
+	size_t blobs = 0;
+
+	for (size_t i = 0; i < s->n_files; i++) {
+		const Fleetcap__V1__CaptureFile *f = s->files[i];
+		char hex[65], blob[128];
+		uint64_t size;
+		if (access(f->local_path, F_OK) == 0) {
+			struct it_pcap pcap;
+			if (it_pcap_read(f->local_path, &pcap) != 0)
+				fail_msg("%s is not a whole pcap file", f->local_path);
+			assert_true(pcap.count > 0);
+			assert_int_equal(pcap.file_size, f->size);
+			it_pcap_free(&pcap);
+			assert_int_equal(it_file_sha256(f->local_path, hex), 0);
+			assert_string_equal(hex, f->sha256);
+		}
+		if (!*f->blob_url)
+			continue;
+		const char *name = strrchr(f->local_path, '/') + 1;
+		snprintf(blob, sizeof(blob), "%s/%s", dir, name);
+		assert_non_null(strstr(f->blob_url, blob));
+		if (it_azurite_blob_sha256(endpoint, container, blob, hex, &size) != 200)
+			fail_msg("%s is listed as uploaded but is not in storage", f->blob_url);
+		assert_string_equal(hex, f->sha256);
+		assert_int_equal(size, f->size);
+		blobs++;
+	}
+	return blobs;
+}
+
+/*
+ * The storage goes away for 60 s while a ring captures and uploads file by
+ * file: the uploader holds the finished files (the ring deletes them from
+ * the directory meanwhile) and uploads each once the storage is back; the
+ * session ends at its limit and every file it lists is in storage.
+ */
+static void test_storage_away_60s_during_ring(void **state)
+{
+	char container[64];
+	(void)state;
+
+	own_storage();
+	snprintf(container, sizeof(container), "wk-away-%ld", (long)getpid());
+	create_ring("t14", "caps/t14.pcap", storage.endpoint, container, 2, 400, 6);
+	send_udp(10, 5353);
+	it_azurite_kill(&storage, SIGKILL);
+	int64_t down = fc_mono_ms();
+	for (int i = 0; i < 4; i++) { /* files keep rotating while it is away */
+		send_udp(10, 5353);
+		sleep(1);
+	}
+	while (fc_mono_ms() - down < 60000)
+		sleep(1);
+	assert_int_equal(it_azurite_start(&storage, storage_dir, storage.port), 0);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t14", STOPPED, 300);
+	if (!s)
+		fail_msg("t14 did not stop after the storage came back; see %s", worker_log);
+	assert_int_equal(s->stop_reason, FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	assert_true(s->n_files >= 5);
+	size_t blobs = expect_files_whole(s, storage.endpoint, container, "caps");
+	printf("  t14: %zu files, %zu in storage after 60 s without it\n", s->n_files, blobs);
+	assert_int_equal(blobs, s->n_files);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+}
+
+/*
+ * The capture root fills up in the middle of a ring (a 64 KiB tmpfs): the
+ * session ends Error/LocalFileFailed saying the disk is full; the files
+ * finished before are whole, listed and uploaded; no unfinished file stays.
+ */
+static void test_disk_full_mid_capture(void **state)
+{
+	char container[64], full[160];
+	(void)state;
+
+	snprintf(full, sizeof(full), "%s/full", root);
+	mkdir(full, 0750);
+	if (it_sh("mount -t tmpfs -o size=64k,mode=0750 fleetcap-full %s && chown nobody %s", full,
+		  full) != 0)
+		fail_msg("cannot mount a tmpfs on %s", full);
+	snprintf(container, sizeof(container), "wk-full-%ld", (long)getpid());
+	create_ring("t15", "full/t15.pcap", it_require_env("FLEETCAP_AZURITE"), container, 20, 8000,
+		    60);
+	for (int i = 0; i < 20; i++) /* 60-byte frames: about 100 KiB in all */
+		send_udp(80, 5353);
+	it_status_t *s = it_fleet_wait_state(fleet, "sub-w/r1/t15", ERROR, 120);
+	if (!s)
+		fail_msg("t15 did not end in Error on a full disk; see %s", worker_log);
+	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED);
+	printf("  t15: %s; %zu files kept\n", s->error_message, s->n_files);
+	assert_non_null(strstr(s->error_message, "No space left on device"));
+	assert_true(s->n_files >= 2);
+	assert_int_equal(
+		expect_files_whole(s, it_require_env("FLEETCAP_AZURITE"), container, "full"),
+		s->n_files);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(it_sh("ls %s | grep -c part$ | grep -qx 0", full), 0);
 }
 
 static void test_upload_resumed_after_crash(void **state)
@@ -738,6 +882,8 @@ int main(void)
 		cmocka_unit_test(test_capture_to_blob),
 		cmocka_unit_test(test_storage_down_during_upload),
 		cmocka_unit_test(test_ring_uploaded_file_by_file),
+		cmocka_unit_test(test_storage_away_60s_during_ring),
+		cmocka_unit_test(test_disk_full_mid_capture),
 		cmocka_unit_test(test_upload_resumed_after_crash),
 		cmocka_unit_test(test_alert_to_capture),
 		cmocka_unit_test(test_other_tenant_cannot_target),
