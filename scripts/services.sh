@@ -252,6 +252,7 @@ start_azurite() {
 	local dir="$run/azurite"
 	rm -rf "$dir"
 	mkdir -p "$dir/data"
+	: >"$dir/azurite.log" # read below before the background shell opens it
 	setsid nohup "$azurite_dir/node_modules/.bin/azurite-blob" --location "$dir/data" \
 		--blobHost 127.0.0.1 --blobPort 0 --disableTelemetry \
 		>"$dir/azurite.log" 2>&1 </dev/null &
