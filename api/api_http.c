@@ -322,6 +322,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.body_len = u->len,
 		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_AUTHORIZATION),
+		.api_version = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "api-version"),
 	};
 	struct api_response res;
 	api_route(h->ctx, &req, &res);

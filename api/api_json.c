@@ -52,6 +52,8 @@ static const struct {
 	{"blob_url", "properties.storageLocation.storagePath"},
 	{"blob-sas", "properties.storageLocation.storagePath"},
 	{"blob_sas", "properties.storageLocation.storagePath"},
+	{"storage-id", "properties.storageLocation.storageId"},
+	{"storage_id", "properties.storageLocation.storageId"},
 	{"file-count", "properties.captureSettings.fileCount"},
 	{"ring.file_count", "properties.captureSettings.fileCount"},
 	{"file-size", "properties.captureSettings.fileSizeInBytes"},
@@ -163,11 +165,16 @@ static void put_numbers(fc_spec_t *spec, json_t *obj, const char *prefix,
 	}
 }
 
-/* storagePath: the blob URL, optionally with its SAS token as the query. */
+/*
+ * storagePath: the blob URL, optionally with its SAS token as the query.
+ * filePath and localPath both name the file on the host (the cloud API has
+ * both); storageId is checked and echoed back (spec.storage_id).
+ */
 static void put_storage(fc_spec_t *spec, json_t *loc, struct fc_field_errors *errs)
 {
-	static const char *const keys[] = {"filePath", "storagePath", NULL};
-	json_t *file, *blob;
+	static const char *const keys[] = {"filePath", "localPath", "storagePath", "storageId",
+					   NULL};
+	json_t *file, *local, *blob, *id;
 
 	if (only_keys(loc, "properties.storageLocation", keys, errs) != 0)
 		return;
@@ -175,6 +182,22 @@ static void put_storage(fc_spec_t *spec, json_t *loc, struct fc_field_errors *er
 		   &file, errs) == 0 &&
 	    file)
 		fc_spec_set(spec, "file-path", json_string_value(file), errs);
+	if (member(loc, "localPath", "properties.storageLocation.localPath", JSON_STRING,
+		   "a string", &local, errs) == 0 &&
+	    local) {
+		if (!file)
+			fc_spec_set(spec, "file-path", json_string_value(local), errs);
+		else if (json_is_string(file) &&
+			 strcmp(json_string_value(file), json_string_value(local)) != 0)
+			fc_field_errors_add(
+				errs, "properties.storageLocation.localPath",
+				"differs from filePath: both name the file on the host; "
+				"give one, or the same in both");
+	}
+	if (member(loc, "storageId", "properties.storageLocation.storageId", JSON_STRING,
+		   "a string (a storage account's resource id)", &id, errs) == 0 &&
+	    id)
+		fc_spec_set(spec, "storage-id", json_string_value(id), errs);
 	if (member(loc, "storagePath", "properties.storageLocation.storagePath", JSON_STRING,
 		   "a string", &blob, errs) != 0 ||
 	    !blob)
@@ -191,9 +214,62 @@ static void put_storage(fc_spec_t *spec, json_t *loc, struct fc_field_errors *er
 	}
 }
 
+/* Each of scope's lists: an array of instance ids (strings). 1 when it holds any. */
+static int scope_list(json_t *scope, const char *key, struct fc_field_errors *errs)
+{
+	char path[64];
+	json_t *list;
+
+	snprintf(path, sizeof(path), "properties.scope.%s", key);
+	if (member(scope, key, path, JSON_ARRAY, "an array of instance ids", &list, errs) != 0 ||
+	    !list)
+		return 0;
+	for (size_t i = 0; i < json_array_size(list); i++)
+		if (!json_is_string(json_array_get(list, i)))
+			fc_field_errors_add(errs, path,
+					    "item %zu: expected an instance id (a string)", i);
+	return json_array_size(list) > 0;
+}
+
+/*
+ * targetType and scope: a capture targets one host (AzureVM, the default).
+ * AzureVMSS (a group of instances) is refused by name until group captures
+ * exist; a scope that selects instances applies to AzureVMSS only.
+ */
+static void put_target_type(json_t *p, struct fc_field_errors *errs)
+{
+	static const char *const scope_keys[] = {"include", "exclude", NULL};
+	json_t *type, *scope;
+
+	if (member(p, "targetType", "properties.targetType", JSON_STRING,
+		   "\"AzureVM\" or \"AzureVMSS\"", &type, errs) == 0 &&
+	    type) {
+		const char *t = json_string_value(type);
+		if (strcmp(t, "AzureVMSS") == 0)
+			fc_field_errors_add(errs, "properties.targetType",
+					    "\"AzureVMSS\" (a group of instances) is not supported "
+					    "yet: give one host in target, with targetType "
+					    "\"AzureVM\"");
+		else if (strcmp(t, "AzureVM") != 0)
+			fc_field_errors_add(errs, "properties.targetType",
+					    "\"%.64s\" is not valid: expected \"AzureVM\" or "
+					    "\"AzureVMSS\"",
+					    t);
+	}
+	if (member(p, "scope", "properties.scope", JSON_OBJECT, "an object", &scope, errs) != 0 ||
+	    !scope || only_keys(scope, "properties.scope", scope_keys, errs) != 0)
+		return;
+	if (scope_list(scope, "include", errs) | scope_list(scope, "exclude", errs))
+		fc_field_errors_add(errs, "properties.scope",
+				    "selects instances, which applies to targetType \"AzureVMSS\" "
+				    "only: leave include and exclude empty for one host");
+}
+
 static void put_properties(fc_spec_t *spec, json_t *p, struct fc_field_errors *errs)
 {
 	static const char *const keys[] = {"target",
+					   "targetType",
+					   "scope",
 					   "bytesToCapturePerPacket",
 					   "totalBytesPerSession",
 					   "timeLimitInSeconds",
@@ -217,6 +293,7 @@ static void put_properties(fc_spec_t *spec, json_t *p, struct fc_field_errors *e
 		else
 			fc_spec_set(spec, "target", json_string_value(v), errs);
 	}
+	put_target_type(p, errs);
 	put_numbers(spec, p, "properties", top_numbers, COUNT(top_numbers), errs);
 	if (member(p, "storageLocation", "properties.storageLocation", JSON_OBJECT, "an object", &v,
 		   errs) == 0 &&
@@ -351,6 +428,8 @@ static json_t *properties_json(const api_status_t *s)
 						? "Failed"
 						: "Succeeded"));
 	json_object_set_new(p, "target", text_or_null(s->target));
+	json_object_set_new(p, "targetType", json_string("AzureVM"));
+	json_object_set_new(p, "scope", json_pack("{s:[], s:[]}", "include", "exclude"));
 	json_object_set_new(p, "packetCaptureStatus", json_string(state));
 	if (!spec)
 		return p;
@@ -362,8 +441,11 @@ static json_t *properties_json(const api_status_t *s)
 		p, "timeLimitInSeconds",
 		json_integer(spec->time_limit_s ? spec->time_limit_s : FC_TIME_LIMIT_DEFAULT));
 	json_object_set_new(p, "storageLocation",
-			    json_pack("{s:o, s:o}", "filePath", text_or_null(spec->file_path),
-				      "storagePath", text_or_null(spec->blob_url)));
+			    json_pack("{s:o, s:o, s:o, s:o}", "filePath",
+				      text_or_null(spec->file_path), "localPath",
+				      text_or_null(spec->file_path), "storagePath",
+				      text_or_null(spec->blob_url), "storageId",
+				      text_or_null(spec->storage_id)));
 	json_object_set_new(p, "filters", filters_json(spec));
 	json_object_set_new(p, "continuousCapture", json_boolean(spec->ring != NULL));
 	if (spec->ring)

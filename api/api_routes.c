@@ -1,6 +1,7 @@
 /* api_routes: the REST API's routes; see api_routes.h. */
 #include "api_routes.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,17 @@ static const char *route_name(const struct route *r, const char *method)
 static void dispatch(const struct api_ctx *ctx, const struct api_request *req,
 		     struct api_response *res, struct route *rp);
 
+/* YYYY-MM-DD, optionally followed by -preview. */
+static int valid_api_version(const char *v)
+{
+	static const char form[] = "dddd-dd-dd";
+
+	for (size_t i = 0; i < sizeof(form) - 1; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char)v[i]) : v[i] != form[i])
+			return 0;
+	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
+}
+
 void api_route(const struct api_ctx *ctx, const struct api_request *req, struct api_response *res)
 {
 	struct route r;
@@ -279,6 +291,15 @@ static void dispatch(const struct api_ctx *ctx, const struct api_request *req,
 	struct route *r = rp;
 	if (parse(req->path, rp) != 0) {
 		error(res, 404, "NotFound", NULL, "no such route: %.200s", req->path);
+		return;
+	}
+	/* Cloud clients send api-version on every call: any dated version is
+	 * served the same (docs/DECISIONS.md). */
+	if (req->api_version && !valid_api_version(req->api_version)) {
+		error(res, 400, "InvalidRequest", "api-version",
+		      "\"%.40s\" is not valid: expected a date such as 2024-05-01, optionally "
+		      "followed by -preview",
+		      req->api_version);
 		return;
 	}
 	switch (api_auth_check(ctx->auth, req->authorization, r->sub)) {

@@ -40,6 +40,7 @@ struct api_request {
 	const char *body;
 	size_t body_len;
 	const char *authorization; /* the header's value, or NULL */
+	const char *api_version;   /* the api-version query parameter, or NULL */
 };
 
 struct api_response {

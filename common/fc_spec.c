@@ -115,6 +115,7 @@ static const struct string_key string_keys[] = {
 	{"file-path", offsetof(fc_spec_t, file_path)},
 	{"blob-url", offsetof(fc_spec_t, blob_url)},
 	{"blob-sas", offsetof(fc_spec_t, blob_sas)},
+	{"storage-id", offsetof(fc_spec_t, storage_id)},
 };
 
 static int set_number(fc_spec_t *spec, const struct number_key *k, const char *value,

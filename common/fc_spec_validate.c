@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h> /* AF_INET */
 
 #include "fc_blob_url.h"
@@ -198,6 +199,58 @@ static void check_file_path(const char *path, enum fc_spec_mode mode, struct fc_
 	}
 }
 
+/* Matches the segment s (up to '/' or the end) against chars, n_min-n_max long. */
+static const char *segment(const char *s, const char *chars, size_t n_min, size_t n_max)
+{
+	size_t n = strspn(s, chars);
+
+	if (n < n_min || n > n_max || (s[n] && s[n] != '/'))
+		return NULL;
+	return s + n;
+}
+
+/*
+ * storage_id, the cloud API's storageLocation.storageId: an ARM storage
+ * account id, /subscriptions/SUB/resourceGroups/RG/providers/
+ * Microsoft.Storage/storageAccounts/ACCOUNT (the fixed words in any case).
+ * It has no effect here (blob_url says where files go), so it needs one.
+ */
+static void check_storage_id(const fc_spec_t *spec, struct fc_field_errors *errs)
+{
+	static const char alnum_dash[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789-";
+	static const char rg_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789-_.()";
+	static const char account_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	const char *id = spec->storage_id, *p = id;
+	char shown[FC_QUOTE_MAX];
+
+	if (!id[0])
+		return;
+	if (strlen(id) > 512) {
+		fc_field_errors_add(errs, "storage_id", "longer than 512 characters");
+		return;
+	}
+	if (strncasecmp(p, "/subscriptions/", 15) != 0 ||
+	    !(p = segment(p + 15, alnum_dash, 1, 64)) ||
+	    strncasecmp(p, "/resourceGroups/", 16) != 0 ||
+	    !(p = segment(p + 16, rg_chars, 1, 90)) || p[-1] == '.' ||
+	    strncasecmp(p, "/providers/Microsoft.Storage/storageAccounts/", 45) != 0 ||
+	    !(p = segment(p + 45, account_chars, 3, 24)) || *p) {
+		fc_field_errors_add(
+			errs, "storage_id",
+			"%s: expected /subscriptions/SUB/resourceGroups/GROUP/providers/"
+			"Microsoft.Storage/storageAccounts/ACCOUNT (ACCOUNT 3-24 lowercase "
+			"letters and digits)",
+			fc_quote(id, shown, sizeof(shown)));
+		return;
+	}
+	if (!spec->blob_url[0])
+		fc_field_errors_add(errs, "storage_id",
+				    "names a storage account, not a blob: give blob_url (the "
+				    "storagePath), which is where the files are uploaded");
+}
+
 static void check_storage(const fc_spec_t *spec, enum fc_spec_mode mode,
 			  struct fc_field_errors *errs)
 {
@@ -230,6 +283,7 @@ static void check_storage(const fc_spec_t *spec, enum fc_spec_mode mode,
 		else if (fc_blob_sas_check(spec->blob_sas, why, sizeof(why)) != 0)
 			fc_field_errors_add(errs, "blob_sas", "%s", why);
 	}
+	check_storage_id(spec, errs);
 }
 
 static void check_ring(const Fleetcap__V1__RingBuffer *ring, struct fc_field_errors *errs)

@@ -170,6 +170,13 @@ void ss_reject(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 	FC_INFO("sched", "%s/%s: %s", k->key, spec->name, message);
 	ss_count(st->pending.rejected, error);
 	ss_emit_status(st, k, NULL, spec, &a, now);
+	/* A refused create leaves nothing behind: the answer above is read by
+	 * whoever waits for request_id, and the tombstone right after (same
+	 * transaction) takes the name out of every view and of the compacted
+	 * topic. Not when the name has an older capture whose status the
+	 * topic may still hold. */
+	if (ss_find_finished(k->ls, spec->name) < 0)
+		ss_emit_status_tombstone(st, k, spec->name);
 }
 
 /* Admits queued requests, oldest first, while the key is under quota. */

@@ -73,9 +73,13 @@ static json_t *random_body(int i, char *sas, size_t sas_len)
 		json_object_set_new(p, "queueTimeoutInSeconds", json_integer(pick(0, 86400)));
 	sas[0] = '\0';
 	int where = rand() % 3; /* file, blob, both */
-	if (where != 1) {
+	if (where != 1) {	/* the cloud API's two names of the file on the host */
 		snprintf(text, sizeof(text), "caps/c%d/x.pcap", i);
-		json_object_set_new(loc, "filePath", json_string(text));
+		int names = rand() % 3; /* filePath, localPath, both */
+		if (names != 1)
+			json_object_set_new(loc, "filePath", json_string(text));
+		if (names != 0)
+			json_object_set_new(loc, "localPath", json_string(text));
 	}
 	if (where != 0) {
 		if (rand() % 2)
@@ -84,8 +88,19 @@ static json_t *random_body(int i, char *sas, size_t sas_len)
 			 "https://acct%d.blob.core.windows.net/caps/b%d.pcap%s%s", i % 7, i,
 			 *sas ? "?" : "", sas);
 		json_object_set_new(loc, "storagePath", json_string(text));
+		if (rand() % 2) {
+			snprintf(text, sizeof(text),
+				 "/subscriptions/%08x-0000-4000-8000-00000000000%d/resourceGroups/"
+				 "rg-%d/providers/Microsoft.Storage/storageAccounts/acct%d",
+				 (unsigned)i, i % 10, i, i % 7);
+			json_object_set_new(loc, "storageId", json_string(text));
+		}
 	}
 	json_object_set_new(p, "storageLocation", loc);
+	if (rand() % 2)
+		json_object_set_new(p, "targetType", json_string("AzureVM"));
+	if (rand() % 3 == 0)
+		json_object_set_new(p, "scope", json_pack("{s:[], s:[]}", "include", "exclude"));
 	if (rand() % 3) {
 		json_t *filters = json_array();
 		for (int n = (int)pick(1, 3); n > 0; n--)
@@ -133,7 +148,15 @@ static json_t *expected_properties(json_t *body)
 	set_default(p, "queueTimeoutInSeconds", json_integer(0));
 	set_default(p, "continuousCapture", json_false());
 	set_default(p, "filters", json_array());
-	set_default(loc, "filePath", json_null());
+	set_default(p, "targetType", json_string("AzureVM"));
+	set_default(p, "scope", json_pack("{s:[], s:[]}", "include", "exclude"));
+	set_default(loc, "storageId", json_null());
+	/* Either name of the file on the host gives both. */
+	json_t *file = json_object_get(loc, "filePath");
+	if (!file)
+		file = json_object_get(loc, "localPath");
+	json_object_set(loc, "filePath", file ? file : json_null());
+	json_object_set(loc, "localPath", file ? file : json_null());
 	if (blob) {
 		char url[512];
 		snprintf(url, sizeof(url), "%s", json_string_value(blob));
@@ -287,6 +310,35 @@ static void test_bad_values_name_their_path(void **state)
 		       "properties.continuousCapture", "true or false");
 	expect_refused("{\"properties\": {\"target\": \"h\", \"target\": \"g\", " OK_LOC "}}",
 		       "body", "duplicate");
+	/* The cloud API's fields: checked, not ignored. */
+	expect_refused("{\"properties\": {\"target\": \"h\", \"targetType\": \"AzureVMSS\", " OK_LOC
+		       "}}",
+		       "properties.targetType", "not supported yet");
+	expect_refused("{\"properties\": {\"target\": \"h\", \"targetType\": \"VM\", " OK_LOC "}}",
+		       "properties.targetType", "\"VM\" is not valid");
+	expect_refused(
+		"{\"properties\": {\"target\": \"h\", \"scope\": {\"include\": [\"0\"]}, " OK_LOC
+		"}}",
+		"properties.scope", "AzureVMSS");
+	expect_refused("{\"properties\": {\"target\": \"h\", \"scope\": {\"only\": []}, " OK_LOC
+		       "}}",
+		       "properties.scope", "unknown key \"only\"");
+	expect_refused("{\"properties\": {\"target\": \"h\", \"scope\": {\"exclude\": [1]}, " OK_LOC
+		       "}}",
+		       "properties.scope.exclude", "item 0");
+	expect_refused("{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"filePath\": "
+		       "\"a.pcap\", \"localPath\": \"b.pcap\"}}}",
+		       "properties.storageLocation.localPath", "differs from filePath");
+	expect_refused("{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"filePath\": "
+		       "\"a.pcap\", \"storageId\": \"/subscriptions/s/resourceGroups/g/providers/"
+		       "Microsoft.Storage/storageAccounts/acct\"}}}",
+		       "properties.storageLocation.storageId", "give blob_url");
+	expect_refused(
+		"{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"storagePath\": "
+		"\"https://acct.blob.core.windows.net/c/b.pcap\", \"storageId\": "
+		"\"/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/"
+		"storageAccounts/Not_An_Account\"}}}",
+		"properties.storageLocation.storageId", "3-24 lowercase");
 }
 
 int main(void)
