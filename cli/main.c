@@ -23,6 +23,7 @@ static const struct {
 	{"create", cli_create, "ask the scheduler for a capture on a fleet host"},
 	{"show", cli_show, "show one capture's status"},
 	{"list", cli_list, "list the captures of a subscription"},
+	{"workers", cli_workers, "list the hosts registered in a subscription"},
 	{"wait", cli_wait, "wait until a capture is Running, Stopped or Error"},
 	{"stop", cli_stop, "stop a capture"},
 	{"delete", cli_delete, "stop a capture and remove it"},

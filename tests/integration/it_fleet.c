@@ -292,9 +292,18 @@ void it_fleet_stop(struct it_fleet *f)
 void it_fleet_heartbeat(struct it_fleet *f, const char *host, const char *sub, const char *region,
 			int64_t age_ms)
 {
+	it_fleet_heartbeat_in_group(f, host, sub, region, "", "", age_ms);
+}
+
+void it_fleet_heartbeat_in_group(struct it_fleet *f, const char *host, const char *sub,
+				 const char *region, const char *group, const char *instance,
+				 int64_t age_ms)
+{
 	Fleetcap__V1__WorkerHeartbeat hb = FLEETCAP__V1__WORKER_HEARTBEAT__INIT;
 
 	hb.host_id = (char *)host;
+	hb.group = (char *)group;
+	hb.instance = (char *)instance;
 	hb.subscription = (char *)sub;
 	hb.region = (char *)region;
 	hb.version = (char *)"it";

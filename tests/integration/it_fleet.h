@@ -42,6 +42,11 @@ void it_fleet_auto_finish(struct it_fleet *f, int on);
 void it_fleet_heartbeat(struct it_fleet *f, const char *host, const char *sub, const char *region,
 			int64_t age_ms);
 
+/* The same from a host of group with instance id instance ("" = none). */
+void it_fleet_heartbeat_in_group(struct it_fleet *f, const char *host, const char *sub,
+				 const char *region, const char *group, const char *instance,
+				 int64_t age_ms);
+
 /* Sends a create; request_id (33 bytes) gets the id used. */
 void it_fleet_create(struct it_fleet *f, const char *sub, const char *region, const char *name,
 		     const char *target, unsigned time_limit_s, unsigned queue_timeout_s,

@@ -409,6 +409,30 @@ static void test_cli(void **state)
 	expect_cli((const char *[]){"show", "cap2", "-s", "sub-cli", "-r", "r1", NULL}, 1, NULL,
 		   "no capture sub-cli/r1/cap2");
 
+	/* The fleet's hosts: group and instance as announced, stale ones marked,
+	 * other subscriptions and regions left out. */
+	it_fleet_heartbeat_in_group(fleet, "web-a", "sub-cli", "r2", "web", "0", 0);
+	it_fleet_heartbeat_in_group(fleet, "web-b", "sub-cli", "r2", "web", "1", 10 * 60 * 1000);
+	it_fleet_heartbeat_in_group(fleet, "web-z", "sub-other", "r2", "web", "0", 0);
+	assert_int_equal(
+		cli(&p, (const char *[]){"workers", "-s", "sub-cli", "-r", "r2", "--json", NULL}),
+		0);
+	json_t *hosts = json_loads(p.out, 0, &jerr);
+	it_proc_free(&p);
+	assert_non_null(hosts);
+	assert_int_equal(json_array_size(hosts), 2);
+	json_t *a = json_array_get(hosts, 0), *b = json_array_get(hosts, 1);
+	assert_string_equal(json_string_value(json_object_get(a, "host")), "web-a");
+	assert_string_equal(json_string_value(json_object_get(a, "group")), "web");
+	assert_string_equal(json_string_value(json_object_get(a, "instance")), "0");
+	assert_false(json_is_true(json_object_get(a, "stale")));
+	assert_string_equal(json_string_value(json_object_get(b, "host")), "web-b");
+	assert_string_equal(json_string_value(json_object_get(b, "instance")), "1");
+	assert_true(json_is_true(json_object_get(b, "stale")));
+	json_decref(hosts);
+	expect_cli((const char *[]){"workers", "-s", "sub-cli", NULL}, 0, "(stale)", NULL);
+	expect_cli((const char *[]){"workers", NULL}, 2, NULL, "--subscription");
+
 	expect_cli((const char *[]){"wait", "cap1", "-s", "sub-cli", "-r", "r1", "--for", "Stopped",
 				    "--timeout", "1", NULL},
 		   4, NULL, "did not reach Stopped");

@@ -199,6 +199,17 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 				   config->topics_prefix);
 			goto fail;
 		}
+	/* Group and instance ids are names, as capture names are. */
+	if ((*config->group && !fc_valid_name(config->group)) ||
+	    (*config->instance && !fc_valid_name(config->instance))) {
+		int bad_group = *config->group && !fc_valid_name(config->group);
+		fc_err_set(err, FC_ERR_INVALID,
+			   "%s \"%.80s\" is not valid: expected 1-80 of A-Z a-z 0-9 _ . -, "
+			   "beginning with a letter or digit",
+			   bad_group ? "group" : "instance",
+			   bad_group ? config->group : config->instance);
+		goto fail;
+	}
 	if (config->blob_keys.count &&
 	    !(a->keys = calloc(config->blob_keys.count, sizeof(*a->keys)))) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");

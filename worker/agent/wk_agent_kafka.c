@@ -122,6 +122,8 @@ void agent_heartbeat(struct wk_agent *a)
 
 	fc_metric_add(a->metrics->heartbeats, 1);
 	hb.host_id = c->host_id;
+	hb.group = c->group;
+	hb.instance = *c->instance ? c->instance : c->host_id;
 	hb.subscription = c->subscription;
 	hb.region = c->region;
 	hb.version = (char *)FLEETCAP_VERSION;

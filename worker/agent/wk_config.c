@@ -12,6 +12,11 @@ const struct fc_cfg_def wk_config_defs[] = {
 	 "Kafka bootstrap servers (also kafka.bootstrap.servers or FLEETCAP_BROKERS)"},
 	{"host.id", FC_CFG_STR, NULL, 1, 128, OFF(host_id), FC_CFG_REQUIRED, NULL, 0,
 	 "this host's id: the key of its jobs and heartbeats, the target of captures"},
+	{"group", FC_CFG_STR, "", 0, 80, OFF(group), 0, NULL, 0,
+	 "the group of hosts this one belongs to (e.g. web-frontends), in its heartbeats; "
+	 "empty = none"},
+	{"instance", FC_CFG_STR, "", 0, 80, OFF(instance), 0, NULL, 0,
+	 "this host's instance id within its group; empty = host.id"},
 	{"subscription", FC_CFG_STR, NULL, 1, 64, OFF(subscription), FC_CFG_REQUIRED, NULL, 0,
 	 "the subscription this host belongs to; only its captures can target it"},
 	{"region", FC_CFG_STR, NULL, 1, 64, OFF(region), FC_CFG_REQUIRED, NULL, 0,

@@ -7,6 +7,8 @@
 struct wk_config {
 	char *brokers;
 	char *host_id;
+	char *group;	/* "" = none */
+	char *instance; /* "" = host_id */
 	char *subscription;
 	char *region;
 	char *interfaces; /* comma-separated; the default of a job that names none */
