@@ -37,6 +37,7 @@ int cli_create(int argc, char **argv);
 int cli_show(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_workers(int argc, char **argv);
+int cli_watch(int argc, char **argv);
 int cli_wait(int argc, char **argv);
 int cli_stop(int argc, char **argv);
 int cli_delete(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct {
 	{"show", cli_show, "show one capture's status"},
 	{"list", cli_list, "list the captures of a subscription"},
 	{"workers", cli_workers, "list the hosts registered in a subscription"},
+	{"watch", cli_watch, "print status changes as they happen, until Ctrl-C"},
 	{"wait", cli_wait, "wait until a capture is Running, Stopped or Error"},
 	{"stop", cli_stop, "stop a capture"},
 	{"delete", cli_delete, "stop a capture and remove it"},

@@ -433,6 +433,43 @@ static void test_cli(void **state)
 	expect_cli((const char *[]){"workers", "-s", "sub-cli", NULL}, 0, "(stale)", NULL);
 	expect_cli((const char *[]){"workers", NULL}, 2, NULL, "--subscription");
 
+	/* watch: each change committed after it starts, one JSON object a line,
+	 * until SIGINT (exit 0). */
+	char *wargv[] = {(char *)FLEETCAP_BIN,
+			 "watch",
+			 "-s",
+			 "sub-cli",
+			 "-r",
+			 "r1",
+			 "--json",
+			 NULL,
+			 NULL,
+			 NULL};
+	char wbrokers[256], wprefix[80];
+	snprintf(wbrokers, sizeof(wbrokers), "--brokers=%s", it_require_env("FLEETCAP_BROKERS"));
+	snprintf(wprefix, sizeof(wprefix), "--prefix=%s", it_fleet_prefix(fleet));
+	wargv[7] = wbrokers;
+	wargv[8] = wprefix;
+	struct it_proc watch = {0};
+	assert_int_equal(it_proc_start(&watch, wargv), 0);
+	if (it_proc_wait_stderr(&watch, "following", 60) != 0)
+		fail_msg("fleetcap watch did not start: %s", watch.err);
+	expect_cli((const char *[]){"create", "w1", "-s", "sub-cli", "-r", "r1", "-t", "host-c",
+				    "--file-path", "caps/w1.pcap", "--wait", NULL},
+		   0, "Running", NULL);
+	expect_cli((const char *[]){"delete", "w1", "-s", "sub-cli", "-r", "r1", NULL}, 0, "sent",
+		   NULL);
+	sleep(3);
+	kill(watch.pid, SIGINT);
+	assert_int_equal(it_proc_wait(&watch), 0);
+	printf("  fleetcap watch printed:\n%s", watch.out);
+	assert_non_null(strstr(watch.out, "\"name\":\"w1\""));
+	assert_non_null(strstr(watch.out, "\"status\":\"Running\""));
+	assert_non_null(strstr(watch.out, "\"stopReason\":\"Deleted\""));
+	assert_non_null(strstr(watch.out, "\"deleted\":true"));
+	assert_null(strstr(watch.out, "cap1")); /* only what happened after it started */
+	it_proc_free(&watch);
+
 	expect_cli((const char *[]){"wait", "cap1", "-s", "sub-cli", "-r", "r1", "--for", "Stopped",
 				    "--timeout", "1", NULL},
 		   4, NULL, "did not reach Stopped");
