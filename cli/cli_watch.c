@@ -3,7 +3,8 @@
  * as the scheduler commits them (read_committed, every partition of the
  * `status` topic, from its end or with --from-beginning from its start),
  * one line per change, or one JSON object per line with --json (show
- * --json's object, with "deleted": true when the capture was removed), for scripts
+ * --json's object, with "deleted": true when the capture was removed, or
+ * {"key", "deleted": true} when only its removal is seen), for scripts
  * (`| jq`). Says on stderr when it is following; ends with 0 on SIGINT or
  * SIGTERM, 1 when Kafka fails.
  */
@@ -94,15 +95,43 @@ static int parse(struct args *a, int argc, char **argv)
 	return 0;
 }
 
-/* Prints one change of key. A deleted capture's last status says so; the
- * tombstone that follows it adds nothing and is not printed. */
-static void print_change(const struct args *a, const char *key, const cli_status_t *s)
+/*
+ * Keys whose tombstone says nothing new: a capture whose last status was
+ * already marked deleted, and a refused create (its Error status has no
+ * session). The status and its tombstone come in one transaction, so the
+ * newest few suffice.
+ */
+#define QUIET_KEYS 256
+struct quiet {
+	char keys[QUIET_KEYS][512]; /* as the keys read */
+	unsigned next;
+};
+
+static int take_quiet(struct quiet *q, const char *key)
 {
+	for (unsigned i = 0; i < QUIET_KEYS; i++)
+		if (strcmp(q->keys[i], key) == 0) {
+			q->keys[i][0] = '\0';
+			return 1;
+		}
+	return 0;
+}
+
+/* Prints one change of key: its new status, or (s NULL) its removal. */
+static void print_change(const struct args *a, struct quiet *q, const char *key,
+			 const cli_status_t *s)
+{
+	if (!s && take_quiet(q, key))
+		return;
+	if (s && (s->deleted || !*s->session_id))
+		snprintf(q->keys[q->next++ % QUIET_KEYS], sizeof(q->keys[0]), "%s", key);
 	if (a->json) {
-		json_t *o = cli_status_json(s);
-		if (o && s->deleted)
+		json_t *o = s ? cli_status_json(s) : json_pack("{s:s}", "key", key);
+		if (o && (!s || s->deleted))
 			json_object_set_new(o, "deleted", json_true());
 		cli_json_print(o);
+	} else if (!s) {
+		printf("%s deleted\n", key);
 	} else {
 		const char *reason = s->error ? fc_error_code_name(s->error)
 					      : fc_stop_reason_name(s->stop_reason);
@@ -155,9 +184,14 @@ int cli_watch(int argc, char **argv)
 	struct fc_err err;
 	char topic[FC_TOPIC_NAME_MAX + 1], prefix[FC_TENANT_MAX * 2 + 3], key[512];
 	int rc = parse(&a, argc, argv);
+	struct quiet *quiet;
 
 	if (rc)
 		return rc < 0 ? CLI_EXIT_OK : rc;
+	if (!(quiet = calloc(1, sizeof(*quiet)))) {
+		fprintf(stderr, "fleetcap watch: out of memory\n");
+		return CLI_EXIT_FAILURE;
+	}
 	if ((rc = cli_fleet_open(&f, "watch", &a.fleet)) != 0)
 		return rc;
 	snprintf(prefix, sizeof(prefix), "%s/%s%s", a.subscription, a.region ? a.region : "",
@@ -168,6 +202,7 @@ int cli_watch(int argc, char **argv)
 		if (rk)
 			fprintf(stderr, "fleetcap watch: %s\n", err.msg);
 		cli_fleet_close(&f);
+		free(quiet);
 		return CLI_EXIT_FAILURE;
 	}
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -191,13 +226,14 @@ int cli_watch(int argc, char **argv)
 						  ? fleetcap__v1__capture_status__unpack(
 							    NULL, m->len, m->payload)
 						  : NULL;
-			if (s)
-				print_change(&a, key, s);
+			if (s || !m->payload)
+				print_change(&a, quiet, key, s);
 			if (s)
 				fleetcap__v1__capture_status__free_unpacked(s, NULL);
 		}
 		rd_kafka_message_destroy(m);
 	}
 	cli_fleet_close(&f);
+	free(quiet);
 	return rc;
 }
