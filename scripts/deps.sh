@@ -10,7 +10,7 @@ packages=(
 	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
 	kcat tcpdump tshark netsniff-ng iproute2 clang-format curl ca-certificates
 	clang-16 libclang-rt-16-dev
-	libcap2-bin chromium
+	libcap2-bin chromium python3-venv
 )
 # Runtimes for the test services (Kafka needs a JDK and Maven, Azurite needs
 # Node.js); the machine may already have them from elsewhere than Debian.

@@ -6,7 +6,8 @@
 #     three of them (replication factor 3, min.insync.replicas 2);
 #   - Azurite's blob service, from the npm registry;
 # and fetches playwright-core (npm), which drives Debian's chromium in the
-# web page's test (FLEETCAP_PLAYWRIGHT, FLEETCAP_CHROMIUM).
+# web page's test (FLEETCAP_PLAYWRIGHT, FLEETCAP_CHROMIUM), and a Python venv
+# with confluent-kafka for the downstream-consumer test (FLEETCAP_PYTHON).
 # Everything listens on free loopback ports. Downloads are cached in .cache/
 # (ignored by git) so a second start needs no network.
 #
@@ -308,6 +309,19 @@ kafka_pids() {
 	echo "$pids"
 }
 
+# The Python side of the downstream-consumer test (docs/consumer/): a venv
+# with confluent-kafka and grpcio-tools (protoc for the schema) from PyPI.
+python_dir="$cache/py-consumer"
+fetch_python() {
+	[[ -x $python_dir/bin/python && -f $python_dir/.complete ]] && return 0
+	log "installing confluent-kafka and grpcio-tools into $python_dir"
+	rm -rf "$python_dir"
+	python3 -m venv "$python_dir" >&2 || die "python3 -m venv failed (python3-venv missing?)"
+	"$python_dir/bin/pip" install -q --disable-pip-version-check confluent-kafka==2.16.1 \
+		grpcio-tools==1.85.1 protobuf==7.36.2 >&2 || die "pip could not install the consumer's packages"
+	touch "$python_dir/.complete"
+}
+
 print_exports() {
 	kafka_nodes=$(sed -n 's/.*nodes=//p' "$run/kafka.mode")
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
@@ -324,6 +338,7 @@ print_exports() {
 	echo "export FLEETCAP_AZURITE_BIN=$azurite_dir/node_modules/.bin/azurite-blob"
 	echo "export FLEETCAP_PLAYWRIGHT=$playwright_dir/node_modules/playwright-core"
 	echo "export FLEETCAP_CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)"
+	echo "export FLEETCAP_PYTHON=$python_dir/bin/python"
 }
 
 usage() {
@@ -351,6 +366,7 @@ start)
 		esac
 	done
 	fetch_playwright
+	fetch_python
 	start_kafka
 	start_azurite
 	print_exports

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <openssl/sha.h>
 
 #include "fc_kafka.h"
@@ -39,6 +40,7 @@
 #include "it_fleet.h"
 #include "it_metrics.h"
 #include "it_packets.h"
+#include "it_proc.h"
 #include "it_testhost.h"
 #include "sched_alerts.h"
 
@@ -53,6 +55,8 @@ static char sched_log[256], worker_log[256], root[128];
 static char ifs[64], rootx[160], statex[160], rulesx[200];
 /* Storage of the test's own, to take down and bring back. */
 static struct it_azurite storage;
+/* t3's blob and sha256, for the Python consumer's test. */
+static char t3_blob[512], t3_sha256[65];
 static char storage_dir[200];
 /* The worker runs as "nobody" with CAP_NET_RAW and CAP_NET_ADMIN only, as the
  * systemd unit of deploy/ runs it. */
@@ -339,6 +343,55 @@ static void test_capture_to_blob(void **state)
 
 	/* The account key never reaches the worker's log. */
 	assert_int_equal(log_count(worker_log, "Eby8vdM02x"), 0);
+	snprintf(t3_blob, sizeof(t3_blob), "%s", url);
+	snprintf(t3_sha256, sizeof(t3_sha256), "%s", hex);
+}
+
+/*
+ * The results topic read from outside C: docs/consumer/results_consumer.py
+ * (confluent-kafka, the schema compiled by protoc at start) finds t3's final
+ * report with its blob URL and sha256, as the status says.
+ */
+static void test_results_read_from_python(void **state)
+{
+	char brokers[300], prefix[96];
+	const char *python = it_require_env("FLEETCAP_PYTHON");
+	struct it_proc p = {0};
+	(void)state;
+
+	if (!*t3_blob)
+		fail_msg("test_capture_to_blob did not run first");
+	snprintf(brokers, sizeof(brokers), "%s", it_require_env("FLEETCAP_BROKERS"));
+	snprintf(prefix, sizeof(prefix), "%s", it_fleet_prefix(fleet));
+	char *argv[] = {(char *)python,
+			FLEETCAP_SOURCE_DIR "/docs/consumer/results_consumer.py",
+			"--brokers",
+			brokers,
+			"--prefix",
+			prefix,
+			"--proto",
+			FLEETCAP_SOURCE_DIR "/proto/fleetcap.proto",
+			"--name",
+			"t3",
+			"--timeout",
+			"120",
+			NULL};
+	assert_int_equal(it_proc_start(&p, argv), 0);
+	int rc = it_proc_wait(&p);
+	if (rc != 0)
+		fail_msg("results_consumer.py exited %d: %s", rc, p.err);
+	json_error_t jerr;
+	json_t *r = json_loads(p.out, 0, &jerr);
+	if (!r)
+		fail_msg("results_consumer.py printed no JSON: %s", p.out);
+	printf("  results_consumer.py: %s", p.out);
+	assert_string_equal(json_string_value(json_object_get(r, "kind")), "FINISHED");
+	assert_string_equal(json_string_value(json_object_get(r, "stopReason")), "TIME_EXCEEDED");
+	json_t *f = json_array_get(json_object_get(r, "files"), 0);
+	assert_string_equal(json_string_value(json_object_get(f, "blobUrl")), t3_blob);
+	assert_string_equal(json_string_value(json_object_get(f, "sha256")), t3_sha256);
+	json_decref(r);
+	it_proc_free(&p);
 }
 
 /* Lines of the log file holding both a and b. */
@@ -880,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_capture_to_time_limit),
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
+		cmocka_unit_test(test_results_read_from_python),
 		cmocka_unit_test(test_storage_down_during_upload),
 		cmocka_unit_test(test_ring_uploaded_file_by_file),
 		cmocka_unit_test(test_storage_away_60s_during_ring),
