@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "cli_fleet.h"
+#include "cli_scope.h"
 #include "fc_names.h"
 #include "fc_parse.h"
 #include "fc_spec.h"
@@ -228,17 +229,10 @@ static int collect(void *opaque, int32_t partition, int64_t offset, const char *
 		fleetcap__v1__capture_status__free_unpacked(s, NULL);
 		return 0;
 	}
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		cli_status_t **grown = realloc(l->items, cap * sizeof(*grown));
-		if (!grown) {
-			fleetcap__v1__capture_status__free_unpacked(s, NULL);
-			return -1;
-		}
-		l->items = grown;
-		l->cap = cap;
+	if (cli_push((void ***)&l->items, &l->count, &l->cap, s) != 0) {
+		fleetcap__v1__capture_status__free_unpacked(s, NULL);
+		return -1;
 	}
-	l->items[l->count++] = s;
 	return 0;
 }
 

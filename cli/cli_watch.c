@@ -8,7 +8,6 @@
  * (`| jq`). Says on stderr when it is following; ends with 0 on SIGINT or
  * SIGTERM, 1 when Kafka fails.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -17,17 +16,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_fleet.h"
+#include "cli_scope.h"
 #include "fc_names.h"
 #include "fc_spec.h"
-
-enum { OPT_JSON = 256, OPT_FROM_BEGINNING };
-
-struct args {
-	struct cli_fleet_args fleet;
-	const char *subscription, *region;
-	int json, from_beginning;
-};
 
 static atomic_int stop;
 
@@ -43,56 +34,6 @@ static void usage(FILE *out)
 		"usage: fleetcap watch -s SUBSCRIPTION [-r REGION] [--json] [--from-beginning]\n"
 		"       [--brokers B] [--prefix P] [--config FILE]\n"
 		"Prints each status change as it is committed, until SIGINT.\n");
-}
-
-static int parse(struct args *a, int argc, char **argv)
-{
-	static const struct option options[] = {
-		CLI_FLEET_OPTIONS,
-		{"subscription", required_argument, NULL, 's'},
-		{"region", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:h", options, NULL)) != -1) {
-		if (cli_fleet_arg(&a->fleet, c, optarg))
-			continue;
-		switch (c) {
-		case 's':
-			a->subscription = optarg;
-			break;
-		case 'r':
-			a->region = optarg;
-			break;
-		case OPT_JSON:
-			a->json = 1;
-			break;
-		case OPT_FROM_BEGINNING:
-			a->from_beginning = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fleetcap watch: unexpected argument \"%.64s\"\n", argv[optind]);
-		return CLI_EXIT_USAGE;
-	}
-	if (!a->subscription || !*a->subscription) {
-		fprintf(stderr, "fleetcap watch: --subscription (-s) is required\n");
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	return 0;
 }
 
 /*
@@ -118,7 +59,7 @@ static int take_quiet(struct quiet *q, const char *key)
 }
 
 /* Prints one change of key: its new status, or (s NULL) its removal. */
-static void print_change(const struct args *a, struct quiet *q, const char *key,
+static void print_change(const struct cli_scope_args *a, struct quiet *q, const char *key,
 			 const cli_status_t *s)
 {
 	if (!s && take_quiet(q, key))
@@ -179,11 +120,11 @@ static int assign_all(rd_kafka_t *rk, const char *topic, int from_beginning, str
 
 int cli_watch(int argc, char **argv)
 {
-	struct args a = {0};
+	struct cli_scope_args a = {0};
 	struct cli_fleet f;
 	struct fc_err err;
 	char topic[FC_TOPIC_NAME_MAX + 1], prefix[FC_TENANT_MAX * 2 + 3], key[512];
-	int rc = parse(&a, argc, argv);
+	int rc = cli_scope_parse("watch", argc, argv, 1, usage, &a);
 	struct quiet *quiet;
 
 	if (rc)
@@ -194,8 +135,7 @@ int cli_watch(int argc, char **argv)
 	}
 	if ((rc = cli_fleet_open(&f, "watch", &a.fleet)) != 0)
 		return rc;
-	snprintf(prefix, sizeof(prefix), "%s/%s%s", a.subscription, a.region ? a.region : "",
-		 a.region ? "/" : "");
+	cli_scope_key_prefix(&a, prefix, sizeof(prefix));
 	rd_kafka_t *rk = cli_fleet_reader(&f);
 	cli_fleet_topic(&f, FC_TOPIC_STATUS, topic, sizeof(topic));
 	if (!rk || assign_all(rk, topic, a.from_beginning, &err) != 0) {

@@ -6,29 +6,20 @@
  * has sent no heartbeat for 3 of the intervals it announces (10 s when it
  * announces none), the scheduler's rule: captures cannot target it.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cli_fleet.h"
+#include "cli_scope.h"
 
 #define STALE_FACTOR 3 /* the scheduler's workers.stale.factor default */
 
 typedef Fleetcap__V1__WorkerHeartbeat heartbeat_t;
 
-enum { OPT_JSON = 256 };
-
-struct args {
-	struct cli_fleet_args fleet;
-	const char *subscription, *region;
-	int json;
-};
-
 struct hosts {
-	const struct args *a;
+	const struct cli_scope_args *a;
 	size_t count, cap;
 	heartbeat_t **items;
 };
@@ -38,52 +29,6 @@ static void usage(FILE *out)
 	fprintf(out, "usage: fleetcap workers -s SUBSCRIPTION [-r REGION] [--json]\n"
 		     "       [--brokers B] [--prefix P] [--config FILE]\n"
 		     "The hosts registered in the subscription (and region), stale ones marked.\n");
-}
-
-static int parse(struct args *a, int argc, char **argv)
-{
-	static const struct option options[] = {
-		CLI_FLEET_OPTIONS,
-		{"subscription", required_argument, NULL, 's'},
-		{"region", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:h", options, NULL)) != -1) {
-		if (cli_fleet_arg(&a->fleet, c, optarg))
-			continue;
-		switch (c) {
-		case 's':
-			a->subscription = optarg;
-			break;
-		case 'r':
-			a->region = optarg;
-			break;
-		case OPT_JSON:
-			a->json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			usage(stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fleetcap workers: unexpected argument \"%.64s\"\n", argv[optind]);
-		return CLI_EXIT_USAGE;
-	}
-	if (!a->subscription || !*a->subscription) {
-		fprintf(stderr, "fleetcap workers: --subscription (-s) is required\n");
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	return 0;
 }
 
 /* Keeps the latest heartbeat of each host of the subscription (and region). */
@@ -114,17 +59,10 @@ static int collect(void *opaque, int32_t partition, int64_t offset, const char *
 		fleetcap__v1__worker_heartbeat__free_unpacked(hb, NULL);
 		return 0;
 	}
-	if (h->count == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		heartbeat_t **grown = realloc(h->items, cap * sizeof(*grown));
-		if (!grown) {
-			fleetcap__v1__worker_heartbeat__free_unpacked(hb, NULL);
-			return -1;
-		}
-		h->items = grown;
-		h->cap = cap;
+	if (cli_push((void ***)&h->items, &h->count, &h->cap, hb) != 0) {
+		fleetcap__v1__worker_heartbeat__free_unpacked(hb, NULL);
+		return -1;
 	}
-	h->items[h->count++] = hb;
 	return 0;
 }
 
@@ -181,12 +119,12 @@ static void print_table(struct hosts *h, int64_t now)
 
 int cli_workers(int argc, char **argv)
 {
-	struct args a = {0};
+	struct cli_scope_args a = {0};
 	struct hosts h = {.a = &a};
 	struct cli_fleet f;
 	struct fc_err err;
 	char topic[FC_TOPIC_NAME_MAX + 1];
-	int rc = parse(&a, argc, argv);
+	int rc = cli_scope_parse("workers", argc, argv, 0, usage, &a);
 
 	if (rc)
 		return rc < 0 ? CLI_EXIT_OK : rc;
