@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_workers.h"
 #include "fc_command.h"
+#include "fc_heartbeat.h"
+#include "fc_kafka.h"
 #include "fc_log.h"
 #include "fc_names.h"
 
@@ -19,6 +22,7 @@ struct route {
 	char *seg[SEGMENTS_MAX];
 	int n;
 	const char *sub, *region, *name, *action;
+	int workers; /* .../regions/R/workers */
 };
 
 static int parse(const char *path, struct route *r)
@@ -35,7 +39,15 @@ static int parse(const char *path, struct route *r)
 		r->seg[r->n++] = s;
 	}
 	if (r->n < 5 || r->n > 7 || strcmp(r->seg[0], "subscriptions") != 0 ||
-	    strcmp(r->seg[2], "regions") != 0 || strcmp(r->seg[4], "packetCaptures") != 0)
+	    strcmp(r->seg[2], "regions") != 0)
+		return -1;
+	if (r->n == 5 && strcmp(r->seg[4], "workers") == 0) { /* the region's hosts */
+		r->sub = r->seg[1];
+		r->region = r->seg[3];
+		r->workers = 1;
+		return 0;
+	}
+	if (strcmp(r->seg[4], "packetCaptures") != 0)
 		return -1;
 	if (r->n == 7 && strcmp(r->seg[6], "queryStatus") != 0 && strcmp(r->seg[6], "stop") != 0)
 		return -1;
@@ -247,6 +259,8 @@ static const char *allowed(const struct route *r)
 
 static const char *route_name(const struct route *r, const char *method)
 {
+	if (r->workers)
+		return "workers";
 	if (!r->name)
 		return "list";
 	if (r->action)
@@ -259,6 +273,22 @@ static const char *route_name(const struct route *r, const char *method)
 
 static void dispatch(const struct api_ctx *ctx, const struct api_request *req,
 		     struct api_response *res, struct route *rp);
+
+/* GET .../regions/R/workers: the hosts registered there, as fleetcap workers shows them. */
+static void list_workers(const struct api_ctx *ctx, const struct route *r, struct api_response *res)
+{
+	api_heartbeat_t **hosts = NULL;
+	size_t n = ctx->workers ? api_workers_list(ctx->workers, r->sub, r->region, &hosts) : 0;
+	int64_t now = fc_wall_ms();
+	json_t *value = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(value, fc_heartbeat_json(hosts[i], now));
+		api_heartbeat_free(hosts[i]);
+	}
+	free(hosts);
+	answer(res, 200, json_pack("{s:o}", "value", value));
+}
 
 /* YYYY-MM-DD, optionally followed by -preview. */
 static int valid_api_version(const char *v)
@@ -335,7 +365,9 @@ static void dispatch(const struct api_ctx *ctx, const struct api_request *req,
 		return;
 	}
 	snprintf(key, sizeof(key), "%s/%s/%s", r->sub, r->region, r->name ? r->name : "");
-	if (!r->name && strcmp(m, "GET") == 0)
+	if (r->workers && strcmp(m, "GET") == 0)
+		list_workers(ctx, r, res);
+	else if (!r->name && !r->workers && strcmp(m, "GET") == 0)
 		list(ctx, r, res);
 	else if (r->name && !r->action && strcmp(m, "GET") == 0)
 		read_one(ctx, r, res, key, 0);

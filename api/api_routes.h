@@ -27,6 +27,7 @@
 
 struct api_ctx {
 	struct api_view *view;
+	struct api_workers *workers;
 	struct api_metrics *metrics; /* may be NULL */
 	struct api_auth *auth;
 	struct api_send *send;

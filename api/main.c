@@ -18,6 +18,7 @@
 #include "api_http.h"
 #include "api_metrics.h"
 #include "api_routes.h"
+#include "api_workers.h"
 #include "fc_daemon.h"
 #include "fc_log.h"
 
@@ -33,11 +34,13 @@ static int run(struct api_config *c, struct fc_err *err)
 {
 	const char *brokers = *c->brokers ? c->brokers : NULL;
 	struct api_ctx ctx = {.wait_ms = (int)c->wait_ms};
-	char status_topic[FC_TOPIC_NAME_MAX + 1];
+	char status_topic[FC_TOPIC_NAME_MAX + 1], workers_topic[FC_TOPIC_NAME_MAX + 1];
 	struct api_http *http = NULL;
 	int rc = -1;
 
 	if (fc_topic_name(c->topics_prefix, FC_TOPIC_STATUS, status_topic, sizeof(status_topic)) ||
+	    fc_topic_name(c->topics_prefix, FC_TOPIC_WORKERS, workers_topic,
+			  sizeof(workers_topic)) ||
 	    fc_topic_name(c->topics_prefix, FC_TOPIC_COMMANDS, ctx.commands_topic,
 			  sizeof(ctx.commands_topic))) {
 		fc_err_set(err, FC_ERR_INVALID, "topics.prefix \"%.64s\" is not valid",
@@ -46,7 +49,8 @@ static int run(struct api_config *c, struct fc_err *err)
 	}
 	if (!(ctx.auth = api_auth_load(c->auth_tokens, err)) ||
 	    !(ctx.send = api_send_new(brokers, &c->kafka, err)) ||
-	    !(ctx.view = api_view_start(brokers, &c->kafka, status_topic, err)))
+	    !(ctx.view = api_view_start(brokers, &c->kafka, status_topic, err)) ||
+	    !(ctx.workers = api_workers_start(brokers, &c->kafka, workers_topic, err)))
 		goto out;
 	if (api_view_wait_ready(ctx.view, 120000) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "%s: not read to its end within 120 s", status_topic);
@@ -76,6 +80,7 @@ static int run(struct api_config *c, struct fc_err *err)
 	api_metrics_free(metrics);
 	rc = 0;
 out:
+	api_workers_stop(ctx.workers);
 	api_view_stop(ctx.view);
 	api_send_free(ctx.send);
 	api_auth_free(ctx.auth);

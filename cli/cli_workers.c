@@ -13,8 +13,7 @@
 
 #include "cli.h"
 #include "cli_scope.h"
-
-#define STALE_FACTOR 3 /* the scheduler's workers.stale.factor default */
+#include "fc_heartbeat.h"
 
 typedef Fleetcap__V1__WorkerHeartbeat heartbeat_t;
 
@@ -75,32 +74,6 @@ static int by_host(const void *a, const void *b)
 	return c ? c : strcmp(x->host_id, y->host_id);
 }
 
-static int is_stale(const heartbeat_t *hb, int64_t now)
-{
-	int64_t interval_ms = (hb->interval_s ? hb->interval_s : 10) * 1000LL;
-	return now - hb->time_ms > STALE_FACTOR * interval_ms;
-}
-
-static const char *instance_of(const heartbeat_t *hb)
-{
-	return *hb->instance ? hb->instance : hb->host_id;
-}
-
-static json_t *host_json(const heartbeat_t *hb, int64_t now)
-{
-	json_t *ifs = json_array();
-
-	for (size_t i = 0; i < hb->n_interfaces; i++)
-		json_array_append_new(ifs, json_string(hb->interfaces[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:b}", "host",
-			 hb->host_id, "subscription", hb->subscription, "region", hb->region,
-			 "group", hb->group, "instance", instance_of(hb), "interfaces", ifs,
-			 "version", hb->version, "activeSessions", (json_int_t)hb->active_sessions,
-			 "capacity", (json_int_t)hb->capacity, "lastHeartbeatMs",
-			 (json_int_t)hb->time_ms, "heartbeatAgeMs", (json_int_t)(now - hb->time_ms),
-			 "stale", is_stale(hb, now));
-}
-
 static void print_table(struct hosts *h, int64_t now)
 {
 	printf("%-24s %-14s %-16s %-16s %-12s %-9s %-16s %s\n", "HOST", "REGION", "GROUP",
@@ -110,9 +83,9 @@ static void print_table(struct hosts *h, int64_t now)
 		char sessions[32], age[48];
 		snprintf(sessions, sizeof(sessions), "%u/%u", hb->active_sessions, hb->capacity);
 		snprintf(age, sizeof(age), "%.1f s ago%s", (double)(now - hb->time_ms) / 1000.0,
-			 is_stale(hb, now) ? " (stale)" : "");
+			 fc_heartbeat_stale(hb, now) ? " (stale)" : "");
 		printf("%-24s %-14s %-16s %-16s %-12s %-9s %-16s %s\n", hb->host_id, hb->region,
-		       *hb->group ? hb->group : "-", instance_of(hb), hb->version, sessions,
+		       *hb->group ? hb->group : "-", fc_heartbeat_instance(hb), hb->version, sessions,
 		       hb->n_interfaces ? hb->interfaces[0] : "-", age);
 	}
 }
@@ -151,7 +124,7 @@ int cli_workers(int argc, char **argv)
 	if (a.json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < h.count; i++)
-			json_array_append_new(arr, host_json(h.items[i], now));
+			json_array_append_new(arr, fc_heartbeat_json(h.items[i], now));
 		cli_json_print(arr);
 	} else {
 		print_table(&h, now);

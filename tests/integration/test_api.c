@@ -150,7 +150,8 @@ static void expect_error(struct http *h, long status, const char *code, const ch
 	}
 }
 
-#define CAPS "/subscriptions/sub-a/regions/r1/packetCaptures"
+#define CAPS	    "/subscriptions/sub-a/regions/r1/packetCaptures"
+#define API_VERSION "?api-version=2024-05-01"
 #define GOOD                                                                                       \
 	"{\"properties\":{\"target\":\"host-1\",\"timeLimitInSeconds\":60,"                        \
 	"\"bytesToCapturePerPacket\":96,\"storageLocation\":{\"filePath\":\"caps/x.pcap\"},"       \
@@ -446,6 +447,40 @@ static void test_rejections(void **state)
 	done(&h);
 }
 
+/* The region's hosts, as fleetcap workers lists them; tenancy as for captures. */
+static void test_workers_list(void **state)
+{
+	struct http h;
+	(void)state;
+
+	it_fleet_heartbeat_in_group(fleet, "host-g", "sub-a", "r1", "web", "7", 0);
+	size_t hosts = 0;
+	for (int i = 0; i < 300 && hosts < 3; i++) {
+		call("GET", "/subscriptions/sub-a/regions/r1/workers" API_VERSION, TOKEN_A, NULL,
+		     &h);
+		assert_int_equal(h.status, 200);
+		hosts = json_array_size(json_object_get(h.json, "value"));
+		if (hosts < 3) {
+			done(&h);
+			usleep(100 * 1000);
+		}
+	}
+	assert_int_equal(hosts, 3); /* host-1, host-g, silent-1: sorted by host */
+	json_t *g = json_array_get(json_object_get(h.json, "value"), 1);
+	assert_string_equal(str(g, "host"), "host-g");
+	assert_string_equal(str(g, "group"), "web");
+	assert_string_equal(str(g, "instance"), "7");
+	assert_false(json_is_true(json_object_get(g, "stale")));
+	done(&h);
+	call("GET", "/subscriptions/sub-a/regions/r1/workers", TOKEN_B, NULL, &h);
+	expect_error(&h, 403, "Forbidden", "subscription");
+	done(&h);
+	call("POST", "/subscriptions/sub-a/regions/r1/workers", TOKEN_A, "{}", &h);
+	expect_error(&h, 405, "MethodNotAllowed", NULL);
+	assert_string_equal(h.allow, "GET");
+	done(&h);
+}
+
 /*
  * The public REST spec's own example of a create (NetworkWatcherPacketCaptureCreate.json,
  * api-version 2024-05-01), with only the target (a host id) and the storage
@@ -453,7 +488,6 @@ static void test_rejections(void **state)
  * get, query status, stop, list and delete with api-version as cloud clients
  * send it: the codes and the cloud's response shapes.
  */
-#define API_VERSION "?api-version=2024-05-01"
 #define STORAGE_ID                                                                                 \
 	"/subscriptions/subid/resourceGroups/rg2/providers/Microsoft.Storage/storageAccounts/"     \
 	"pcstore"
@@ -793,7 +827,7 @@ static void test_openapi_routes(void **state)
 				done(&h);
 			}
 		}
-	assert_int_equal(called, 6);
+	assert_int_equal(called, 7);
 	json_decref(doc);
 }
 
@@ -1013,6 +1047,7 @@ int main(void)
 		cmocka_unit_test(test_accepted),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_cloud_example_bodies),
+		cmocka_unit_test(test_workers_list),
 		cmocka_unit_test(test_routes_and_methods),
 		cmocka_unit_test(test_malformed_bodies),
 		cmocka_unit_test(test_sas_never_echoed),
