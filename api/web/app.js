@@ -54,6 +54,7 @@ function show() {
   $("signout").hidden = false;
   $("who").textContent = `${session.subscription} / ${session.region}`;
   $("scope").textContent = `${session.subscription} / ${session.region}`;
+  $("hosts-scope").textContent = `${session.subscription} / ${session.region}`;
   refresh();
   timer = setInterval(refresh, POLL_MS);
 }
@@ -125,7 +126,39 @@ function renderRow(capture, status) {
   return row;
 }
 
+function workersPath() {
+  return `/subscriptions/${encodeURIComponent(session.subscription)}` +
+    `/regions/${encodeURIComponent(session.region)}/workers`;
+}
+
+function renderHost(h) {
+  const row = document.createElement("tr");
+  row.dataset.host = h.host;
+  row.className = h.stale ? "stale" : "live";
+  cell(row, h.host, "name");
+  cell(row, h.group);
+  cell(row, h.instance);
+  cell(row, `${h.activeSessions}/${h.capacity}`, "num");
+  cell(row, h.interfaces.join(", "));
+  cell(row, h.version);
+  cell(row, `${(h.heartbeatAgeMs / 1000).toFixed(0)} s ago${h.stale ? " (stale)" : ""}`, "age");
+  if (!h.stale) {
+    row.title = "Use as the new capture's target";
+    row.onclick = () => { $("f-target").value = h.host; $("f-target").focus(); };
+  }
+  return row;
+}
+
+async function refreshHosts() {
+  const r = await api("GET", workersPath());
+  if (r.status !== 200) return; // the captures' list says what is wrong
+  const hosts = r.json.value;
+  $("workers").querySelector("tbody").replaceChildren(...hosts.map(renderHost));
+  $("no-hosts").hidden = hosts.length > 0;
+}
+
 async function refresh() {
+  refreshHosts();
   const r = await api("GET", base());
   if (r.status !== 200) {
     $("list-error").textContent = message(r);

@@ -1,6 +1,7 @@
 // The web page in headless Chromium (Debian's), driven by playwright-core
 // (npm), against a fleetcap-api on loopback with a scheduler and a real
-// worker capturing on lo: sign in (a bad token first), a field error shown
+// worker capturing on lo: sign in (a bad token first), the region's hosts listed
+// (a click on one makes it the target), a field error shown
 // next to its field, a capture created from the form going Running then
 // Stopped with packets counted, one uploaded to Azurite whose row links to
 // its blob, another one stopped with its button, and a screenshot.
@@ -56,6 +57,14 @@ async function fillCapture(page, name, timeLimit, blob) {
     await page.fill("#token", token);
     await page.click("#signin-form button");
     await page.locator("#app").waitFor({ state: "visible", timeout: 10000 });
+
+    step("the region's hosts are listed, and a click picks the target");
+    const hostRow = page.locator(`#workers tr[data-host="${host}"]`);
+    await hostRow.waitFor({ timeout: 15000 });
+    check(!(await hostRow.textContent()).includes("stale"), `${host} is live`);
+    await page.fill("#f-target", "");
+    await hostRow.click();
+    check(await page.inputValue("#f-target") === host, `a click on ${host} made it the target`);
 
     step("a field error appears next to its field");
     await fillCapture(page, "ui1", 99999);
