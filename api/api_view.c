@@ -175,19 +175,11 @@ struct api_view *api_view_start(const char *brokers, const struct fc_kv_list *ka
 	pthread_cond_init(&v->changed, &attr);
 	pthread_condattr_destroy(&attr);
 	if (!(v->consumer = fc_kafka_reader_new(brokers, kafka, err)) ||
-	    (n = fc_topic_partition_count(v->consumer, topic, 30000, err)) < 0)
+	    (n = fc_kafka_assign_all(v->consumer, topic, RD_KAFKA_OFFSET_BEGINNING, err)) < 0)
 		goto fail;
 	v->partitions = n;
-	v->at_end = calloc((size_t)n + 1, 1);
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
-	for (int32_t p = 0; p < n; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_resp_err_t e = rd_kafka_assign(v->consumer, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	if (e || !v->at_end) {
-		fc_err_set(err, FC_ERR_FATAL, "status: cannot read %s: %s", topic,
-			   rd_kafka_err2str(e));
+	if (!(v->at_end = calloc((size_t)n + 1, 1))) {
+		fc_err_set(err, FC_ERR_FATAL, "out of memory");
 		goto fail;
 	}
 	if (pthread_create(&v->thread, NULL, run, v) != 0) {

@@ -94,7 +94,6 @@ struct api_workers *api_workers_start(const char *brokers, const struct fc_kv_li
 				      const char *topic, struct fc_err *err)
 {
 	struct api_workers *w = calloc(1, sizeof(*w));
-	int n;
 
 	if (!w) {
 		fc_err_set(err, FC_ERR_FATAL, "out of memory");
@@ -102,19 +101,8 @@ struct api_workers *api_workers_start(const char *brokers, const struct fc_kv_li
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	if (!(w->consumer = fc_kafka_reader_new(brokers, kafka, err)) ||
-	    (n = fc_topic_partition_count(w->consumer, topic, 30000, err)) < 0)
+	    fc_kafka_assign_all(w->consumer, topic, RD_KAFKA_OFFSET_BEGINNING, err) < 0)
 		goto fail;
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
-	for (int32_t p = 0; p < n; p++)
-		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_resp_err_t e = rd_kafka_assign(w->consumer, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	if (e) {
-		fc_err_set(err, FC_ERR_FATAL, "workers: cannot read %s: %s", topic,
-			   rd_kafka_err2str(e));
-		goto fail;
-	}
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		fc_err_set(err, FC_ERR_FATAL, "cannot start the workers thread");
 		goto fail;

@@ -118,13 +118,17 @@ int fc_kafka_read_to_end(rd_kafka_t *consumer, const char *topic, const int32_t 
 int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t *lo,
 			int64_t *hi, int timeout_ms, struct fc_err *err);
 
+/* Assigns every partition of topic to rk at offset (RD_KAFKA_OFFSET_BEGINNING,
+ * …). The partition count, or -1 with err. */
+int fc_kafka_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset, struct fc_err *err);
+
 /*
  * rd_kafka_committed for the consumer's group, asking again on errors (the
  * group coordinator moving after a broker is lost) until timeout_ms; also
  * fails on a partition's own error. 0, or -1 with err (FC_ERR_RETRY).
  */
-int fc_kafka_committed(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *list,
-		       int timeout_ms, struct fc_err *err);
+int fc_kafka_committed(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *list, int timeout_ms,
+		       struct fc_err *err);
 
 /* A consumer for fc_kafka_read_to_end (no group, read_committed, EOF events). */
 rd_kafka_t *fc_kafka_reader_new(const char *brokers, const struct fc_kv_list *kafka_props,

@@ -95,6 +95,25 @@ int fc_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, in
 	return -1;
 }
 
+int fc_kafka_assign_all(rd_kafka_t *rk, const char *topic, int64_t offset, struct fc_err *err)
+{
+	int n = fc_topic_partition_count(rk, topic, 30000, err);
+	rd_kafka_resp_err_t e;
+
+	if (n < 0)
+		return -1;
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(n);
+	for (int32_t p = 0; p < n; p++)
+		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = offset;
+	e = rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (e) {
+		fc_err_set(err, FC_ERR_FATAL, "cannot read %s: %s", topic, rd_kafka_err2str(e));
+		return -1;
+	}
+	return n;
+}
+
 int fc_kafka_committed(rd_kafka_t *consumer, rd_kafka_topic_partition_list_t *list, int timeout_ms,
 		       struct fc_err *err)
 {
