@@ -71,9 +71,55 @@ static const struct {
 	{"protocol", "protocol"},
 };
 
+/* The spec's field names that messages mention → the API's names. */
+static const struct {
+	const char *spec, *api;
+} words[] = {
+	{"file_path", "filePath"},	  {"blob_url", "storagePath"},
+	{"storage_id", "storageId"},	  {"local_ip", "localIPAddress"},
+	{"remote_ip", "remoteIPAddress"}, {"local_port", "localPort"},
+	{"remote_port", "remotePort"},
+};
+
+static int word_char(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* Rewrites the spec's field names in msg (as whole words) to the API's, so
+ * that a message names the fields a user of the API wrote. */
+static void to_api_words(char *msg, size_t size)
+{
+	char out[sizeof(((struct fc_field_error *)0)->message)];
+	size_t o = 0;
+
+	for (const char *p = msg; *p && o + 1 < sizeof(out);) {
+		size_t k = COUNT(words);
+		if (p == msg || !word_char(p[-1]))
+			for (k = 0; k < COUNT(words); k++) {
+				size_t n = strlen(words[k].spec);
+				if (strncmp(p, words[k].spec, n) == 0 && !word_char(p[n]))
+					break;
+			}
+		if (k < COUNT(words)) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s", words[k].api);
+			if (o >= sizeof(out))
+				o = sizeof(out) - 1;
+			p += strlen(words[k].spec);
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	snprintf(msg, size, "%s", out);
+}
+
 /* Rewrites each error's field from the spec's name to its JSON path. */
 static void to_json_paths(struct fc_field_errors *errs)
 {
+	for (size_t i = 0; i < errs->count; i++)
+		to_api_words(errs->items[i].message, sizeof(errs->items[i].message));
 	for (size_t i = 0; i < errs->count; i++) {
 		char *field = errs->items[i].field, out[sizeof(errs->items[i].field)];
 		size_t index;

@@ -246,9 +246,10 @@ static void check_storage_id(const fc_spec_t *spec, struct fc_field_errors *errs
 		return;
 	}
 	if (!spec->blob_url[0])
-		fc_field_errors_add(errs, "storage_id",
-				    "names a storage account, not a blob: give blob_url (the "
-				    "storagePath), which is where the files are uploaded");
+		fc_field_errors_add(
+			errs, "storage_id",
+			"names a storage account, not a blob: give blob_url too, which is "
+			"where the files are uploaded");
 }
 
 static void check_storage(const fc_spec_t *spec, enum fc_spec_mode mode,

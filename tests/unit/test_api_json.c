@@ -332,7 +332,15 @@ static void test_bad_values_name_their_path(void **state)
 	expect_refused("{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"filePath\": "
 		       "\"a.pcap\", \"storageId\": \"/subscriptions/s/resourceGroups/g/providers/"
 		       "Microsoft.Storage/storageAccounts/acct\"}}}",
-		       "properties.storageLocation.storageId", "give blob_url");
+		       "properties.storageLocation.storageId", "give storagePath too");
+	/* Messages name the API's fields, not the spec's. */
+	expect_refused("{\"properties\": {\"target\": \"h\", \"storageLocation\": {}}}",
+		       "properties.storageLocation.filePath",
+		       "at least one of filePath and storagePath is required");
+	expect_refused("{\"properties\": {\"target\": \"h\", " OK_LOC
+		       ", \"filters\": [{\"localIPAddress\": \"198.18.0.2\", \"remoteIPAddress\": "
+		       "\"fd00::1\"}]}}",
+		       "properties.filters[0].remoteIPAddress", "localIPAddress is IPv4 only");
 	expect_refused(
 		"{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"storagePath\": "
 		"\"https://acct.blob.core.windows.net/c/b.pcap\", \"storageId\": "
