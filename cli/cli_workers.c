@@ -85,8 +85,8 @@ static void print_table(struct hosts *h, int64_t now)
 		snprintf(age, sizeof(age), "%.1f s ago%s", (double)(now - hb->time_ms) / 1000.0,
 			 fc_heartbeat_stale(hb, now) ? " (stale)" : "");
 		printf("%-24s %-14s %-16s %-16s %-12s %-9s %-16s %s\n", hb->host_id, hb->region,
-		       *hb->group ? hb->group : "-", fc_heartbeat_instance(hb), hb->version, sessions,
-		       hb->n_interfaces ? hb->interfaces[0] : "-", age);
+		       *hb->group ? hb->group : "-", fc_heartbeat_instance(hb), hb->version,
+		       sessions, hb->n_interfaces ? hb->interfaces[0] : "-", age);
 	}
 }
 

@@ -1,10 +1,19 @@
 /* fc_heartbeat: a worker's heartbeat, read the same everywhere; see fc_heartbeat.h. */
 #include "fc_heartbeat.h"
 
+int64_t fc_heartbeat_interval_ms(const Fleetcap__V1__WorkerHeartbeat *hb)
+{
+	return (hb->interval_s ? hb->interval_s : 10) * 1000LL;
+}
+
+int64_t fc_heartbeat_stale_after_ms(const Fleetcap__V1__WorkerHeartbeat *hb, long long factor)
+{
+	return fc_heartbeat_interval_ms(hb) * factor;
+}
+
 int fc_heartbeat_stale(const Fleetcap__V1__WorkerHeartbeat *hb, int64_t now_ms)
 {
-	int64_t interval_ms = (hb->interval_s ? hb->interval_s : 10) * 1000LL;
-	return now_ms - hb->time_ms > FC_HEARTBEAT_STALE_FACTOR * interval_ms;
+	return now_ms - hb->time_ms > fc_heartbeat_stale_after_ms(hb, FC_HEARTBEAT_STALE_FACTOR);
 }
 
 const char *fc_heartbeat_instance(const Fleetcap__V1__WorkerHeartbeat *hb)

@@ -15,8 +15,13 @@
  * scheduler's workers.stale.factor default). */
 #define FC_HEARTBEAT_STALE_FACTOR 3
 
-/* 1 when hb is older than FC_HEARTBEAT_STALE_FACTOR of its announced
- * interval (10 s when it announces none) at now_ms. */
+/* The interval hb announces, in ms (10 s when it announces none). */
+int64_t fc_heartbeat_interval_ms(const Fleetcap__V1__WorkerHeartbeat *hb);
+
+/* How long after hb a host is stale: factor of its intervals. */
+int64_t fc_heartbeat_stale_after_ms(const Fleetcap__V1__WorkerHeartbeat *hb, long long factor);
+
+/* 1 when hb is older than FC_HEARTBEAT_STALE_FACTOR of its intervals at now_ms. */
 int fc_heartbeat_stale(const Fleetcap__V1__WorkerHeartbeat *hb, int64_t now_ms);
 
 /* The instance id: the announced one, else the host id. */

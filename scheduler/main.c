@@ -5,7 +5,8 @@
  *   fleetcap-scheduler -c FILE [-X key=value]...
  *
  * The instance itself is scheduler.c. Exits 0 after SIGTERM or SIGINT (the open batch is committed
- * and the group left), 1 on a fatal error such as being fenced again and again, 2 on a bad configuration.
+ * and the group left), 1 on a fatal error such as being fenced again and again, 2 on a bad
+ * configuration.
  */
 #include <stdatomic.h>
 #include <signal.h>

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_heartbeat.h"
 #include "fc_kafka.h"
 #include "fc_log.h"
 #include "fc_spec.h"
 #include "fc_table.h"
 #include "fleetcap.pb-c.h"
 
-#define INTERVAL_DEFAULT_MS 10000
 #define CATCH_UP_TIMEOUT_MS 2000
 
 struct host {
@@ -197,13 +197,12 @@ static int judge(const struct sched_workers *w, const struct host *h, const char
 			 region);
 		return -1;
 	}
-	int64_t interval = hb->interval_s ? (int64_t)hb->interval_s * 1000 : INTERVAL_DEFAULT_MS;
-	int64_t age = now_ms - hb->time_ms;
-	if (age > interval * w->stale_factor) {
+	int64_t age = now_ms - hb->time_ms,
+		stale_ms = fc_heartbeat_stale_after_ms(hb, w->stale_factor);
+	if (age > stale_ms) {
 		snprintf(why, len,
 			 "host \"%s\" has not sent a heartbeat for %lld s (stale after %lld s)",
-			 target, (long long)(age / 1000),
-			 (long long)(interval * w->stale_factor / 1000));
+			 target, (long long)(age / 1000), (long long)(stale_ms / 1000));
 		return -1;
 	}
 	return 0;
@@ -217,8 +216,7 @@ int sched_workers_alive(void *opaque, const char *target, int64_t now_ms, int64_
 
 	if (!hb)
 		return 0; /* deregistered (tombstone) */
-	int64_t interval = hb->interval_s ? (int64_t)hb->interval_s * 1000 : INTERVAL_DEFAULT_MS;
-	return now_ms - hb->time_ms <= interval * w->stale_factor + grace_ms;
+	return now_ms - hb->time_ms <= fc_heartbeat_stale_after_ms(hb, w->stale_factor) + grace_ms;
 }
 
 int sched_workers_check(void *opaque, const char *target, const char *subscription,
