@@ -73,6 +73,28 @@ static int append_str(char ***items, size_t *n, const char *value)
 	return 0;
 }
 
+/* Appends the instance ids of a comma-separated list to scope.include or
+ * scope.exclude; fc_spec_validate() checks them. */
+static int add_scope(fc_spec_t *spec, int include, const char *list)
+{
+	if (!spec->scope) {
+		if (!(spec->scope = malloc(sizeof(*spec->scope))))
+			return -1;
+		fleetcap__v1__scope__init(spec->scope);
+	}
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		char item[FC_SPEC_TEXT_MAX + 1];
+		snprintf(item, sizeof(item), "%.*s", (int)n, p);
+		if (include ? append_str(&spec->scope->include, &spec->scope->n_include, item)
+			    : append_str(&spec->scope->exclude, &spec->scope->n_exclude, item))
+			return -1;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
+}
+
 static Fleetcap__V1__RingBuffer *ring_of(fc_spec_t *spec)
 {
 	if (!spec->ring) {
@@ -163,6 +185,17 @@ int fc_spec_set(fc_spec_t *spec, const char *key, const char *value, struct fc_f
 	}
 	if (strcmp(key, "interface") == 0) {
 		if (append_str(&spec->interfaces, &spec->n_interfaces, value) != 0)
+			goto nomem;
+		return 0;
+	}
+	if (strcmp(key, "target-group") == 0) {
+		if (set_str(&spec->target, value) != 0)
+			goto nomem;
+		spec->target_type = FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP;
+		return 0;
+	}
+	if (strcmp(key, "include") == 0 || strcmp(key, "exclude") == 0) {
+		if (add_scope(spec, key[0] == 'i', value) != 0)
 			goto nomem;
 		return 0;
 	}

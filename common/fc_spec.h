@@ -39,6 +39,7 @@ typedef Fleetcap__V1__Filter fc_filter_t;
 #define FC_SESSION_TIME_LIMIT_MAX     604800
 #define FC_SESSION_TIME_LIMIT_DEFAULT 86400
 #define FC_QUEUE_TIMEOUT_MAX	      86400
+#define FC_GROUP_INSTANCES_MAX	      100 /* instances of one group capture; scope list length */
 
 enum fc_spec_mode {
 	/* A fleet request: name, subscription, region and target are required,
@@ -62,7 +63,9 @@ void fc_spec_free(fc_spec_t *spec);
  * Sets one field from text, as the CLI options spell it: name, subscription,
  * region, target, interface (appends), bytes-per-packet, bytes-per-session,
  * time-limit, file-path, blob-url, blob-sas, file-count, file-size,
- * session-time-limit, queue-timeout, filter (appends a filter SPEC).
+ * session-time-limit, queue-timeout, filter (appends a filter SPEC),
+ * target-group (target is then a group), include and exclude (append the
+ * instance ids of a comma-separated list to the scope).
  * Numbers are checked against their §1 bounds here; everything else is
  * checked by fc_spec_validate(). Returns 0, or -1 with an error for key.
  */

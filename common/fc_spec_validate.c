@@ -327,6 +327,60 @@ static void check_origin(const Fleetcap__V1__Origin *origin, struct fc_field_err
 	}
 }
 
+/* One scope list: instance ids, no repeats, at most FC_GROUP_INSTANCES_MAX. */
+static void check_scope_list(const char *list, char **items, size_t n, struct fc_field_errors *errs)
+{
+	char shown[FC_QUOTE_MAX], field[40];
+
+	if (n > FC_GROUP_INSTANCES_MAX) {
+		snprintf(field, sizeof(field), "scope.%s", list);
+		fc_field_errors_add(errs, field, "%zu instances: expected at most %d", n,
+				    FC_GROUP_INSTANCES_MAX);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(field, sizeof(field), "scope.%s[%zu]", list, i);
+		if (!fc_valid_target(items[i])) {
+			fc_field_errors_add(errs, field,
+					    "%s is not valid: expected an instance id "
+					    "[A-Za-z0-9][A-Za-z0-9_.:-]{0,%d}",
+					    fc_quote(items[i], shown, sizeof(shown)),
+					    FC_TARGET_MAX - 1);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(items[i], items[j]) == 0) {
+				fc_field_errors_add(errs, field, "%s is listed twice",
+						    fc_quote(items[i], shown, sizeof(shown)));
+				break;
+			}
+	}
+}
+
+/* target_type and scope; target itself is checked by the caller. */
+static void check_target_type(const fc_spec_t *spec, struct fc_field_errors *errs)
+{
+	const Fleetcap__V1__Scope *sc = spec->scope;
+
+	switch (spec->target_type) {
+	case FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_HOST:
+		if (sc && (sc->n_include || sc->n_exclude))
+			fc_field_errors_add(errs, "scope",
+					    "given for a single host: a scope selects "
+					    "instances of a group target");
+		return;
+	case FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP:
+		if (sc) {
+			check_scope_list("include", sc->include, sc->n_include, errs);
+			check_scope_list("exclude", sc->exclude, sc->n_exclude, errs);
+		}
+		return;
+	default:
+		fc_field_errors_add(errs, "target_type", "unknown value %d: expected host or group",
+				    (int)spec->target_type);
+	}
+}
+
 int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_field_errors *errs)
 {
 	size_t before = errs->count + errs->dropped;
@@ -344,7 +398,15 @@ int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_fi
 		check_word("subscription", spec->subscription, fc_valid_tenant, tenant_expected,
 			   fleet, errs);
 		check_word("region", spec->region, fc_valid_tenant, tenant_expected, fleet, errs);
-		check_word("target", spec->target, fc_valid_target, target_expected, fleet, errs);
+		if (spec->target_type == FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP)
+			/* A group capture's template names its group: the alert's
+			 * host does not choose it. */
+			check_word("target", spec->target, fc_valid_name,
+				   "a group name [A-Za-z0-9][A-Za-z0-9_.-]{0,79}", 1, errs);
+		else
+			check_word("target", spec->target, fc_valid_target, target_expected, fleet,
+				   errs);
+		check_target_type(spec, errs);
 	}
 	check_interfaces(spec, mode, errs);
 

@@ -13,7 +13,9 @@
  *             again (a no-op), a different spec answers Conflict without
  *             touching the capture; an unknown, stale or other-tenant target
  *             is Error/TargetNotFound; an invalid spec Error/InvalidRequest
- *             naming the field;
+ *             naming the field; a group target is resolved to its live
+ *             instances (sched_state_group.c): one session of the quota,
+ *             one START job per instance;
  *   stop    → a STOP job; the capture stays Running (and counts against the
  *             quota) until the worker's final report, or until lease.grace.s
  *             passes without one;
@@ -60,6 +62,22 @@ typedef int (*sched_target_fn)(void *opaque, const char *target, const char *sub
  */
 typedef int (*sched_alive_fn)(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms);
 
+/* A live worker of a group: borrowed strings, valid until the table changes. */
+struct sched_member {
+	const char *instance;
+	const char *host_id;
+};
+
+/*
+ * The live (fresh) workers of group registered in subscription/region: fills
+ * up to max of them into out, in no particular order, and returns how many
+ * there are. With refresh the table first reads the workers topic to its
+ * end, so that a worker that registered a moment ago is seen.
+ */
+typedef size_t (*sched_group_fn)(void *opaque, const char *group, const char *subscription,
+				 const char *region, int64_t now_ms, int refresh,
+				 struct sched_member *out, size_t max);
+
 struct sched_policy {
 	long long quota_default;
 	const struct fc_kv_list *quota_overrides; /* subscription → quota; borrowed */
@@ -67,7 +85,8 @@ struct sched_policy {
 	long long finished_max;		       /* finished names remembered per key */
 	const struct sched_alert_rules *rules; /* borrowed, may be NULL */
 	sched_target_fn target_check;
-	sched_alive_fn target_alive; /* may be NULL; called with target_opaque */
+	sched_alive_fn target_alive;  /* may be NULL; called with target_opaque */
+	sched_group_fn group_members; /* may be NULL: no group captures; target_opaque */
 	void *target_opaque;
 	sched_emit_fn emit;
 	void *emit_opaque;

@@ -53,7 +53,8 @@ ssize_t ss_find_finished(const ledger_t *ls, const char *name)
 ssize_t ss_find_session(const ledger_t *ls, const char *session_id)
 {
 	for (size_t i = 0; i < ls->n_active; i++)
-		if (strcmp(ls->active[i]->session_id, session_id) == 0)
+		if (strcmp(ls->active[i]->session_id, session_id) == 0 ||
+		    ss_group_instance(ls->active[i], session_id))
 			return (ssize_t)i;
 	return -1;
 }
@@ -128,7 +129,10 @@ static void start_entry(struct sched_state *st, struct sched_key *k, entry_t *e,
 	e->admitted_time_ms = now;
 	/* Until the worker says it started, the lease is the grace period. */
 	e->lease_deadline_ms = now + st->policy.lease_grace_ms;
-	ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
+	if (e->n_instances)
+		ss_group_start(st, e, now);
+	else
+		ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
 	ss_emit_status(st, k, e, e->spec, &a, now);
 }
 
@@ -183,19 +187,26 @@ void ss_reject(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 void ss_admit_queued(struct sched_state *st, struct sched_key *k, int64_t now)
 {
 	ledger_t *ls = k->ls;
-	char why[256];
+	char why[320], field[40];
 
 	while (ls->n_queued && (long long)ls->n_active < ss_quota_of(st, k)) {
 		ss_mutate(k);
 		entry_t *e = ss_take(&ls->queued, &ls->n_queued, 0);
-		if (st->policy.target_check(st->policy.target_opaque, e->spec->target,
-					    ls->subscription, ls->region, now, why,
-					    sizeof(why)) != 0) {
+		/* A group is resolved now, against the workers live now. */
+		int code = ss_check_target(st, k, e->spec, now, &e->instances, &e->n_instances,
+					   field, sizeof(field), why, sizeof(why));
+		if (code < 0) {
+			ss_lose(st, "out of memory admitting %s/%s", k->key, e->spec->name);
+			ss_free_entry(e);
+			continue;
+		}
+		if (code) {
 			struct answer a = {
 				.state = FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR,
 				.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR,
-				.error = FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND,
+				.error = code,
 				.message = why,
+				.field = field,
 				.request_id = e->request_id};
 			ss_finish_entry(st, k, e, &a, 0, now);
 			continue;
@@ -218,9 +229,12 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 {
 	ledger_t *ls = k->ls;
 	uint8_t digest[FC_SPEC_DIGEST_LEN];
-	char why[256];
+	char why[320], field[40];
 	ssize_t i;
 	entry_t *e = NULL;
+	inst_t **selected = NULL;
+	size_t n_selected = 0;
+	int code;
 
 	/* The digest is computed only when needed: most creates at a full key
 	 * are rejected without it. */
@@ -265,11 +279,12 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 			now);
 		goto done;
 	}
-	if (st->policy.target_check(st->policy.target_opaque, spec->target, ls->subscription,
-				    ls->region, now, why, sizeof(why)) != 0) {
-		ss_reject(st, k, spec, request_id,
-			  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND, "target", why,
-			  now);
+	code = ss_check_target(st, k, spec, now, &selected, &n_selected, field, sizeof(field), why,
+			       sizeof(why));
+	if (code < 0)
+		goto oom;
+	if (code) {
+		ss_reject(st, k, spec, request_id, code, field, why, now);
 		goto done;
 	}
 	long long quota = ss_quota_of(st, k);
@@ -304,6 +319,9 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 	if ((long long)ls->n_active < quota) {
 		if (ss_push(&ls->active, &ls->n_active, e) != 0)
 			goto oom;
+		e->instances = selected;
+		e->n_instances = n_selected;
+		selected = NULL;
 		start_entry(st, k, e, now);
 	} else {
 		struct answer a = {.state = FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_QUEUED,
@@ -321,5 +339,7 @@ oom:
 		e->spec_digest.len = 0;
 	ss_free_entry(e);
 done:
+	/* A queued group capture is resolved again when it is admitted. */
+	ss_free_instances(selected, n_selected);
 	fc_spec_free(spec);
 }

@@ -43,6 +43,7 @@ void ss_apply_alert(struct sched_state *st, struct sched_key *k, const Fleetcap_
 	char name[FC_NAME_MAX + 1], request_id[FC_ALERT_ID_MAX + 8];
 	struct fc_err err;
 	fc_spec_t *spec;
+	const char *target;
 
 	if (!rule) {
 		FC_WARN("sched", "alert %.128s for %s: no rule \"%.64s\"; ignored", ev->alert_id,
@@ -60,18 +61,23 @@ void ss_apply_alert(struct sched_state *st, struct sched_key *k, const Fleetcap_
 		FC_DEBUG("sched", "alert %.128s delivered again: %s exists", ev->alert_id, name);
 		return;
 	}
-	if (rule_running(ls->active, ls->n_active, ev->target, ev->rule) ||
-	    rule_running(ls->queued, ls->n_queued, ev->target, ev->rule)) {
+	/* A rule whose capture targets a group captures that whole group,
+	 * whichever of its hosts raised the alert: one capture at a time. */
+	target = rule->tmpl->target_type == FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP
+			 ? rule->tmpl->target
+			 : ev->target;
+	if (rule_running(ls->active, ls->n_active, target, ev->rule) ||
+	    rule_running(ls->queued, ls->n_queued, target, ev->rule)) {
 		FC_INFO("sched", "alert %.128s: a capture for rule %s on %s is already running",
-			ev->alert_id, ev->rule, ev->target);
+			ev->alert_id, ev->rule, target);
 		return;
 	}
-	if (cooling_down(ls, ev->target, ev->rule, now)) {
+	if (cooling_down(ls, target, ev->rule, now)) {
 		FC_INFO("sched", "alert %.128s: rule %s on %s is cooling down", ev->alert_id,
-			ev->rule, ev->target);
+			ev->rule, target);
 		return;
 	}
-	spec = sched_alert_spec(rule, name, ls->subscription, ls->region, ev->target, ev->alert_id,
+	spec = sched_alert_spec(rule, name, ls->subscription, ls->region, target, ev->alert_id,
 				&err);
 	if (!spec) {
 		FC_ERROR("sched", "alert %.128s: %s", ev->alert_id, err.msg);

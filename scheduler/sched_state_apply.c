@@ -23,7 +23,10 @@ static void stop_active(struct sched_state *st, entry_t *e, int reason, int64_t 
 	e->stopping = 1;
 	if (e->lease_deadline_ms > now + st->policy.lease_grace_ms)
 		e->lease_deadline_ms = now + st->policy.lease_grace_ms;
-	ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP, reason, now);
+	if (e->n_instances)
+		ss_group_stop(st, e, reason, now);
+	else
+		ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP, reason, now);
 }
 
 static void stop_or_delete(struct sched_state *st, struct sched_key *k, const char *name,
@@ -70,6 +73,18 @@ static void stop_or_delete(struct sched_state *st, struct sched_key *k, const ch
 
 /* -------------------------------------------------------------- reports */
 
+/* A started or progress report moves the entry's lease. */
+void ss_extend_lease(struct sched_state *st, entry_t *e, int report_kind, int64_t now)
+{
+	if (report_kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED && !e->stopping)
+		e->lease_deadline_ms = now + ss_time_limit_ms(e->spec) + st->policy.lease_grace_ms;
+	/* Progress after the time limit or a stop (an upload that takes
+	 * long) keeps the lease alive: the worker is still at it. */
+	if (report_kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS &&
+	    e->lease_deadline_ms && e->lease_deadline_ms < now + st->policy.lease_grace_ms)
+		e->lease_deadline_ms = now + st->policy.lease_grace_ms;
+}
+
 static void apply_report(struct sched_state *st, struct sched_key *k,
 			 Fleetcap__V1__CaptureReport *r, int64_t now)
 {
@@ -84,6 +99,10 @@ static void apply_report(struct sched_state *st, struct sched_key *k,
 	}
 	e = ls->active[i];
 	ss_mutate(k);
+	if (e->n_instances) {
+		ss_group_report(st, k, (size_t)i, r, now);
+		return;
+	}
 	if (r->counters) {
 		fleetcap__v1__counters__free_unpacked(e->counters, NULL);
 		e->counters = r->counters; /* now owned by the entry */
@@ -99,14 +118,7 @@ static void apply_report(struct sched_state *st, struct sched_key *k,
 		e->report_seq = r->seq;
 		if (r->capture_start_time_ms)
 			e->capture_start_time_ms = r->capture_start_time_ms;
-		if (r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_STARTED && !e->stopping)
-			e->lease_deadline_ms =
-				now + ss_time_limit_ms(e->spec) + st->policy.lease_grace_ms;
-		/* Progress after the time limit or a stop (an upload that takes
-		 * long) keeps the lease alive: the worker is still at it. */
-		if (r->kind == FLEETCAP__V1__REPORT_KIND__REPORT_KIND_PROGRESS &&
-		    e->lease_deadline_ms && e->lease_deadline_ms < now + st->policy.lease_grace_ms)
-			e->lease_deadline_ms = now + st->policy.lease_grace_ms;
+		ss_extend_lease(st, e, r->kind, now);
 		if (!e->deleted)
 			ss_emit_status(st, k, e, e->spec, &a, now);
 		return;

@@ -95,6 +95,8 @@ void ss_build_status(status_t *s, const struct sched_key *k, const entry_t *e,
 		s->session_id = e->session_id;
 		s->capture_start_time_ms = e->capture_start_time_ms;
 		s->counters = e->counters;
+		s->n_instances = e->n_instances;
+		s->instances = e->instances;
 	}
 	if (a->counters)
 		s->counters = a->counters;

@@ -16,6 +16,7 @@ typedef Fleetcap__V1__LedgerState ledger_t;
 typedef Fleetcap__V1__LedgerEntry entry_t;
 typedef Fleetcap__V1__LedgerTombstone finished_t;
 typedef Fleetcap__V1__CaptureStatus status_t;
+typedef Fleetcap__V1__InstanceState inst_t;
 
 #define KEY_MAX	    (FC_TENANT_MAX * 2 + 2)
 #define STATUS_KEY  (KEY_MAX + FC_NAME_MAX + 2)
@@ -97,6 +98,28 @@ void ss_reject(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 	       const char *request_id, int error, const char *field, const char *message,
 	       int64_t now);
 int64_t ss_time_limit_ms(const Fleetcap__V1__CaptureSpec *spec);
+
+/* sched_state_apply.c */
+void ss_extend_lease(struct sched_state *st, entry_t *e, int report_kind, int64_t now);
+
+/* sched_state_group.c */
+int ss_check_target(struct sched_state *st, const struct sched_key *k,
+		    const Fleetcap__V1__CaptureSpec *spec, int64_t now, inst_t ***out,
+		    size_t *n_out, char *field, size_t field_len, char *why, size_t why_len);
+void ss_free_instances(inst_t **items, size_t n);
+int ss_group_due(const struct sched_state *st, const entry_t *e, int64_t now);
+inst_t *ss_group_instance(const entry_t *e, const char *session_id);
+void ss_group_report(struct sched_state *st, struct sched_key *k, size_t i,
+		     Fleetcap__V1__CaptureReport *r, int64_t now);
+int ss_group_select(struct sched_state *st, const struct sched_key *k,
+		    const Fleetcap__V1__CaptureSpec *spec, int64_t now, inst_t ***out,
+		    size_t *n_out, char *field, size_t field_len, char *why, size_t why_len);
+void ss_group_start(struct sched_state *st, entry_t *e, int64_t now);
+void ss_group_stop(struct sched_state *st, const entry_t *e, int stop_reason, int64_t now);
+int ss_group_tick(struct sched_state *st, struct sched_key *k, size_t i, int64_t now);
+
+/* sched_state_tick.c */
+int ss_host_alive(const struct sched_state *st, const char *host_id, int64_t now);
 
 /* sched_state_alert.c */
 void ss_apply_alert(struct sched_state *st, struct sched_key *k, const Fleetcap__V1__AlertEvent *ev,

@@ -14,12 +14,21 @@
 #include "sched_alerts.h"
 #include "sched_state_int.h"
 
-/* 0 when the entry's worker has stopped heartbeating for longer than the grace. */
-static int target_alive(const struct sched_state *st, const entry_t *e, int64_t now)
+/* 0 when host_id has stopped heartbeating for longer than the grace. */
+int ss_host_alive(const struct sched_state *st, const char *host_id, int64_t now)
 {
 	return !st->policy.target_alive ||
-	       st->policy.target_alive(st->policy.target_opaque, e->spec->target, now,
+	       st->policy.target_alive(st->policy.target_opaque, host_id, now,
 				       st->policy.lease_grace_ms);
+}
+
+/* 0 when the entry's worker has stopped heartbeating (a group: any of its
+ * running instances' workers). */
+static int target_alive(const struct sched_state *st, const entry_t *e, int64_t now)
+{
+	if (e->n_instances)
+		return !ss_group_due(st, e, now);
+	return ss_host_alive(st, e->spec->target, now);
 }
 
 static int key_has_due(const struct sched_state *st, const struct sched_key *k, int64_t now)
@@ -51,6 +60,11 @@ static void tick_key(struct sched_state *st, struct sched_key *k, int64_t now)
 
 	for (size_t i = 0; i < ls->n_active;) {
 		entry_t *e = ls->active[i];
+		if (e->n_instances) { /* each instance on its own */
+			if (!ss_group_tick(st, k, i, now))
+				i++;
+			continue;
+		}
 		int alive = target_alive(st, e, now);
 		if (alive && (!e->lease_deadline_ms || e->lease_deadline_ms > now)) {
 			i++;

@@ -233,3 +233,29 @@ int sched_workers_check(void *opaque, const char *target, const char *subscripti
 		FC_WARN("sched", "workers table: %s", err.msg);
 	return judge(w, find_host(w, target, n), target, subscription, region, now_ms, why, len);
 }
+
+size_t sched_workers_group(void *opaque, const char *group, const char *subscription,
+			   const char *region, int64_t now_ms, int refresh,
+			   struct sched_member *out, size_t max)
+{
+	struct sched_workers *w = opaque;
+	struct fc_err err;
+	size_t n = 0;
+	char why[8];
+
+	if (refresh && catch_up(w, 0, w->partitions - 1, CATCH_UP_TIMEOUT_MS, &err) != 0)
+		FC_WARN("sched", "workers table: %s", err.msg);
+	for (struct fc_table_node *node = fc_table_first(&w->hosts); node;
+	     node = fc_table_next(&w->hosts, node)) {
+		const struct host *h = FC_CONTAINER_OF(node, struct host, node);
+		if (!h->hb || strcmp(h->hb->group, group) != 0 ||
+		    judge(w, h, h->host_id, subscription, region, now_ms, why, sizeof(why)) != 0)
+			continue;
+		if (n < max) {
+			out[n].instance = fc_heartbeat_instance(h->hb);
+			out[n].host_id = h->host_id;
+		}
+		n++;
+	}
+	return n;
+}

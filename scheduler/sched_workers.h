@@ -18,6 +18,7 @@
 
 #include "fc_config.h"
 #include "fc_err.h"
+#include "sched_state.h"
 
 struct sched_workers;
 
@@ -41,6 +42,11 @@ int sched_workers_check(void *opaque, const char *target, const char *subscripti
 /* A sched_alive_fn: 1 while target's last heartbeat is within the stale
  * window plus grace_ms (no catch-up: it is asked on every tick). */
 int sched_workers_alive(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms);
+
+/* A sched_group_fn (sched_state.h); opaque is the table. */
+size_t sched_workers_group(void *opaque, const char *group, const char *subscription,
+			   const char *region, int64_t now_ms, int refresh,
+			   struct sched_member *out, size_t max);
 
 size_t sched_workers_count(const struct sched_workers *w);
 

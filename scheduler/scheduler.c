@@ -178,6 +178,7 @@ static int start(struct scheduler *s, struct fc_err *err)
 		.rules = s->rules,
 		.target_check = sched_workers_check,
 		.target_alive = sched_workers_alive,
+		.group_members = sched_workers_group,
 		.target_opaque = s->workers,
 		.emit = sched_loop_emit,
 	};

@@ -124,6 +124,37 @@ static int target_alive(void *opaque, const char *target, int64_t now, int64_t g
 	return !dead_host || strcmp(target, dead_host) != 0;
 }
 
+/* Group "web": instances 0, 1, 2 on host-1, host-2, host-3 in sub-a/westeurope,
+ * instance 9 on host-b in sub-b (another tenant, never seen from sub-a). */
+static size_t group_members(void *opaque, const char *group, const char *sub, const char *region,
+			    int64_t now, int refresh, struct sched_member *out, size_t max)
+{
+	static const struct {
+		const char *sub, *instance, *host;
+	} web[] = {{"sub-a", "2", "host-3"},
+		   {"sub-b", "9", "host-b"},
+		   {"sub-a", "0", "host-1"},
+		   {"sub-a", "1", "host-2"}};
+	size_t n = 0;
+
+	(void)opaque;
+	(void)now;
+	(void)refresh;
+	(void)region;
+	if (strcmp(group, "web") != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(web) / sizeof(web[0]); i++) {
+		if (strcmp(web[i].sub, sub) != 0)
+			continue;
+		if (n < max) {
+			out[n].instance = web[i].instance;
+			out[n].host_id = web[i].host;
+		}
+		n++;
+	}
+	return n;
+}
+
 static struct sched_state *new_state(long long quota)
 {
 	struct sched_policy policy = {
@@ -133,6 +164,7 @@ static struct sched_state *new_state(long long quota)
 		.rules = rules,
 		.target_check = target_check,
 		.target_alive = target_alive,
+		.group_members = group_members,
 		.emit = emit,
 	};
 	clear_records();
@@ -679,6 +711,244 @@ static void test_dead_worker(void **state)
 	sched_state_destroy(st);
 }
 
+/* ------------------------------------------------------- group captures */
+
+/* A create of group "web" in sub-a; scope lists are comma-separated or NULL. */
+static void create_group(struct sched_state *st, const char *name, const char *include,
+			 const char *exclude, const char *request_id, int64_t now)
+{
+	struct fc_field_errors errs;
+	fc_spec_t *spec = make_spec(name, "web", "60");
+
+	fc_field_errors_init(&errs);
+	assert_int_equal(fc_spec_set(spec, "target-group", "web", &errs), 0);
+	assert_int_equal(fc_spec_set(spec, "blob-url",
+				     "https://acct.blob.core.windows.net/caps/d/x.pcap", &errs),
+			 0);
+	if (include)
+		assert_int_equal(fc_spec_set(spec, "include", include, &errs), 0);
+	if (exclude)
+		assert_int_equal(fc_spec_set(spec, "exclude", exclude, &errs), 0);
+	create_spec(st, spec, request_id, now);
+}
+
+/* The START jobs emitted since record first, in order. */
+static size_t start_jobs(size_t first, Fleetcap__V1__Job **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = first; i < n_records; i++) {
+		if (records[i].topic != FC_TOPIC_JOBS)
+			continue;
+		Fleetcap__V1__Job *j =
+			fleetcap__v1__job__unpack(NULL, records[i].len, records[i].value);
+		if (j->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START && n < max)
+			out[n++] = j;
+		else
+			fleetcap__v1__job__free_unpacked(j, NULL);
+	}
+	return n;
+}
+
+static void final_report(struct sched_state *st, const char *session, int failed, const char *file,
+			 int64_t now)
+{
+	Fleetcap__V1__CaptureReport r = FLEETCAP__V1__CAPTURE_REPORT__INIT;
+	Fleetcap__V1__Counters c = FLEETCAP__V1__COUNTERS__INIT;
+	Fleetcap__V1__CaptureFile f = FLEETCAP__V1__CAPTURE_FILE__INIT, *files[1] = {&f};
+	uint8_t buf[1024];
+
+	c.packets = 7;
+	c.bytes = 700;
+	f.local_path = (char *)file;
+	r.kind = failed ? FLEETCAP__V1__REPORT_KIND__REPORT_KIND_FAILED : R_FINISHED;
+	r.session_id = (char *)session;
+	r.subscription = (char *)"sub-a";
+	r.region = (char *)"westeurope";
+	r.counters = &c;
+	r.files = files;
+	r.n_files = 1;
+	r.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED;
+	r.error = failed ? FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED : 0;
+	r.error_message = (char *)(failed ? "upload failed: storage away" : "");
+	size_t len = fleetcap__v1__capture_report__pack(&r, buf);
+	sched_state_apply(st, FC_TOPIC_RESULTS, 0, KEY, strlen(KEY), buf, len, now);
+}
+
+/*
+ * One group capture over instances 0 and 2 (1 excluded): one session of the
+ * quota, a START per instance with its own session, host and paths; the
+ * status is Running until both ended, then Error because one instance lost
+ * its storage, with both instances' files and summed counters.
+ */
+static void test_group_capture(void **state)
+{
+	struct sched_state *st = new_state(1);
+	Fleetcap__V1__Job *jobs[8];
+	(void)state;
+
+	create_group(st, "g", NULL, "1", "r1", T0);
+	expect_last(RUNNING, 0, "r1");
+	assert_int_equal(start_jobs(0, jobs, 8), 2);
+	assert_string_equal(jobs[0]->target, "host-1");
+	assert_string_equal(jobs[1]->target, "host-3");
+	assert_string_equal(jobs[0]->spec->target, "host-1");
+	assert_int_equal(jobs[0]->spec->target_type, FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_HOST);
+	assert_null(jobs[0]->spec->scope);
+	assert_string_equal(jobs[0]->spec->file_path, "caps/0/x.pcap");
+	assert_string_equal(jobs[1]->spec->file_path, "caps/2/x.pcap");
+	assert_string_equal(jobs[1]->spec->blob_url,
+			    "https://acct.blob.core.windows.net/caps/d/2/x.pcap");
+	char *s0 = strdup(jobs[0]->session_id), *s2 = strdup(jobs[1]->session_id);
+	assert_string_equal(s0 + strlen(s0) - 2, "/0");
+	assert_string_not_equal(s0, s2);
+	for (int i = 0; i < 2; i++)
+		fleetcap__v1__job__free_unpacked(jobs[i], NULL);
+
+	/* One session whatever its instance count. */
+	create(st, "h", "r2", T0 + 1);
+	expect_last(ERROR, E_QUOTA, "r2");
+
+	report(st, s0, R_STARTED, 1, T0 + 10);
+	final_report(st, s0, 0, "caps/0/x.pcap", T0 + 20);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->state, RUNNING);
+	assert_int_equal(s->n_instances, 2);
+	assert_string_equal(s->instances[0]->instance, "0");
+	assert_int_equal(s->instances[0]->state, STOPPED);
+	assert_int_equal(s->instances[1]->state, RUNNING);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+
+	final_report(st, s2, 1, "caps/2/x.pcap", T0 + 30);
+	s = last_status();
+	assert_string_equal(s->name, "g");
+	assert_int_equal(s->state, ERROR);
+	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED);
+	assert_string_equal(s->error_message, "instance 2: upload failed: storage away");
+	assert_int_equal(s->n_files, 2);
+	assert_string_equal(s->files[1]->local_path, "caps/2/x.pcap");
+	assert_int_equal(s->counters->packets, 14);
+	assert_int_equal(s->instances[1]->error,
+			 FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED);
+	assert_int_equal(s->instances[0]->stop_reason,
+			 FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	/* A late duplicate of a final report changes nothing. */
+	size_t before = n_records;
+	final_report(st, s2, 1, "caps/2/x.pcap", T0 + 40);
+	assert_int_equal(n_records, before);
+	free(s0);
+	free(s2);
+	sched_state_destroy(st);
+}
+
+static void expect_refused(const char *include, const char *exclude, const char *group, int error,
+			   const char *field, const char *words)
+{
+	struct sched_state *st = new_state(10);
+	struct fc_field_errors errs;
+	fc_spec_t *spec = make_spec("g", group, "60");
+
+	fc_field_errors_init(&errs);
+	assert_int_equal(fc_spec_set(spec, "target-group", group, &errs), 0);
+	if (include)
+		assert_int_equal(fc_spec_set(spec, "include", include, &errs), 0);
+	if (exclude)
+		assert_int_equal(fc_spec_set(spec, "exclude", exclude, &errs), 0);
+	create_spec(st, spec, "r", T0);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->state, ERROR);
+	assert_int_equal(s->error, error);
+	assert_string_equal(s->error_field, field);
+	if (!strstr(s->error_message, words))
+		fail_msg("\"%s\" does not say \"%s\"", s->error_message, words);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 0);
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	sched_state_destroy(st);
+}
+
+static void test_group_scope_refused(void **state)
+{
+	(void)state;
+	expect_refused("0,7", NULL, "web", E_TARGET, "scope.include[1]", "instance \"7\"");
+	/* Another tenant's instance is as unknown as one that does not exist. */
+	expect_refused("9", NULL, "web", E_TARGET, "scope.include[0]", "instance \"9\"");
+	expect_refused(NULL, "0,1,2", "web", E_TARGET, "scope.exclude", "every live instance");
+	expect_refused(NULL, NULL, "db", E_TARGET, "target", "group \"db\" has no live worker");
+	expect_refused("0,0", NULL, "web", E_INVALID, "scope.include[1]", "listed twice");
+}
+
+/*
+ * A restored group capture: a stop reaches every running instance; an
+ * instance whose worker stops heartbeating ends alone; the capture ends with
+ * the last instance.
+ */
+static void test_group_restore_stop_dead(void **state)
+{
+	struct sched_state *st = new_state(10);
+	Fleetcap__V1__Job *jobs[8];
+	char *sessions[3];
+	(void)state;
+
+	create_group(st, "g", NULL, NULL, "r1", T0);
+	assert_int_equal(start_jobs(0, jobs, 8), 3);
+	for (int i = 0; i < 3; i++) {
+		sessions[i] = strdup(jobs[i]->session_id);
+		fleetcap__v1__job__free_unpacked(jobs[i], NULL);
+	}
+	sched_state_flush(st, T0 + 1);
+	sched_state_commit(st);
+	struct record *ledger = &records[n_records - 1];
+	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
+	size_t len = ledger->len;
+	uint8_t *value = malloc(len);
+	memcpy(value, ledger->value, len);
+	sched_state_destroy(st);
+
+	st = new_state(10);
+	assert_int_equal(sched_state_load(st, 0, KEY, value, len), 0);
+	free(value);
+	for (int i = 0; i < 3; i++)
+		report(st, sessions[i], R_STARTED, 1, T0 + 10);
+	dead_host = "host-2";
+	sched_state_tick(st, T0 + 2000);
+	dead_host = NULL;
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->state, RUNNING);
+	assert_int_equal(s->instances[1]->state, ERROR);
+	assert_int_equal(s->instances[1]->error, E_AGENT);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+
+	size_t first = n_records;
+	name_command(st, CMD_STOP, "g", T0 + 3000);
+	size_t stops = 0;
+	for (size_t i = first; i < n_records; i++)
+		if (records[i].topic == FC_TOPIC_JOBS) {
+			Fleetcap__V1__Job *j =
+				fleetcap__v1__job__unpack(NULL, records[i].len, records[i].value);
+			assert_int_equal(j->kind, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP);
+			assert_string_not_equal(j->target, "host-2"); /* it has ended */
+			fleetcap__v1__job__free_unpacked(j, NULL);
+			stops++;
+		}
+	assert_int_equal(stops, 2);
+	final_report(st, sessions[0], 0, "caps/0/x.pcap", T0 + 3100);
+	final_report(st, sessions[2], 0, "caps/2/x.pcap", T0 + 3200);
+	s = last_status();
+	assert_int_equal(s->state, ERROR);
+	assert_int_equal(s->error, E_AGENT);
+	assert_string_equal(s->error_message,
+			    "instance 1: worker host-2 stopped sending heartbeats");
+	assert_int_equal(s->n_files, 2);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	for (int i = 0; i < 3; i++)
+		free(sessions[i]);
+	sched_state_destroy(st);
+}
+
 static void send_alert(struct sched_state *st, const char *id, const char *target, int severity,
 		       int64_t now)
 {
@@ -824,6 +1094,9 @@ int main(void)
 		cmocka_unit_test(test_targets_and_invalid),
 		cmocka_unit_test(test_stop_delete_and_leases),
 		cmocka_unit_test(test_dead_worker),
+		cmocka_unit_test(test_group_capture),
+		cmocka_unit_test(test_group_scope_refused),
+		cmocka_unit_test(test_group_restore_stop_dead),
 		cmocka_unit_test(test_rollback_and_restore),
 		cmocka_unit_test(test_out_of_memory_never_commits_half),
 		cmocka_unit_test(test_leases_renewed_on_takeover),

@@ -168,6 +168,8 @@ void agent_fill_report(struct wk_job *job, Fleetcap__V1__CaptureReport *r,
 	r->region = job->spec->region;
 	r->name = job->spec->name;
 	r->host_id = job->agent->config->host_id;
+	r->instance = *job->agent->config->instance ? job->agent->config->instance
+						    : job->agent->config->host_id;
 	r->time_ms = fc_wall_ms();
 	r->capture_start_time_ms = job->start_ms;
 	r->seq = __atomic_add_fetch(&job->seq, 1, __ATOMIC_SEQ_CST);
