@@ -40,6 +40,8 @@ static const struct {
 	{"subscription", "subscription"},
 	{"region", "region"},
 	{"target", "properties.target"},
+	{"target_type", "properties.targetType"},
+	{"target-group", "properties.target"},
 	{"bytes-per-packet", "properties.bytesToCapturePerPacket"},
 	{"bytes-per-session", "properties.totalBytesPerSession"},
 	{"time-limit", "properties.timeLimitInSeconds"},
@@ -115,40 +117,48 @@ static void to_api_words(char *msg, size_t size)
 	snprintf(msg, size, "%s", out);
 }
 
+void api_field_path(char *field, size_t size)
+{
+	char out[64];
+	size_t index;
+	int used;
+
+	if (strncmp(field, "properties.", 11) == 0)
+		return;
+	if (sscanf(field, "filters[%zu]%n", &index, &used) == 1) {
+		const char *sub = field[used] == '.' ? field + used + 1 : NULL;
+		for (size_t k = 0; sub && k < COUNT(filter_fields); k++)
+			if (strcmp(sub, filter_fields[k].field) == 0)
+				sub = filter_fields[k].json;
+		if (sub)
+			snprintf(out, sizeof(out), "properties.filters[%zu].%s", index, sub);
+		else
+			snprintf(out, sizeof(out), "properties.filters[%zu]", index);
+		snprintf(field, size, "%s", out);
+		return;
+	}
+	if (strcmp(field, "filters") == 0 || strcmp(field, "filter") == 0) {
+		snprintf(field, size, "properties.filters");
+		return;
+	}
+	if (strncmp(field, "scope", 5) == 0 && (field[5] == '.' || field[5] == '\0')) {
+		snprintf(out, sizeof(out), "properties.%s", field);
+		snprintf(field, size, "%s", out);
+		return;
+	}
+	for (size_t k = 0; k < COUNT(paths); k++)
+		if (strcmp(field, paths[k].field) == 0) {
+			snprintf(field, size, "%s", paths[k].path);
+			return;
+		}
+}
+
 /* Rewrites each error's field from the spec's name to its JSON path. */
 static void to_json_paths(struct fc_field_errors *errs)
 {
-	for (size_t i = 0; i < errs->count; i++)
-		to_api_words(errs->items[i].message, sizeof(errs->items[i].message));
 	for (size_t i = 0; i < errs->count; i++) {
-		char *field = errs->items[i].field, out[sizeof(errs->items[i].field)];
-		size_t index;
-		int used;
-
-		if (strncmp(field, "properties.", 11) == 0)
-			continue;
-		if (sscanf(field, "filters[%zu]%n", &index, &used) == 1) {
-			const char *sub = field[used] == '.' ? field + used + 1 : NULL;
-			for (size_t k = 0; sub && k < COUNT(filter_fields); k++)
-				if (strcmp(sub, filter_fields[k].field) == 0)
-					sub = filter_fields[k].json;
-			if (sub)
-				snprintf(out, sizeof(out), "properties.filters[%zu].%s", index,
-					 sub);
-			else
-				snprintf(out, sizeof(out), "properties.filters[%zu]", index);
-			snprintf(field, sizeof(errs->items[i].field), "%s", out);
-			continue;
-		}
-		if (strcmp(field, "filters") == 0 || strcmp(field, "filter") == 0) {
-			snprintf(field, sizeof(errs->items[i].field), "properties.filters");
-			continue;
-		}
-		for (size_t k = 0; k < COUNT(paths); k++)
-			if (strcmp(field, paths[k].field) == 0) {
-				snprintf(field, sizeof(errs->items[i].field), "%s", paths[k].path);
-				break;
-			}
+		to_api_words(errs->items[i].message, sizeof(errs->items[i].message));
+		api_field_path(errs->items[i].field, sizeof(errs->items[i].field));
 	}
 }
 
@@ -260,8 +270,9 @@ static void put_storage(fc_spec_t *spec, json_t *loc, struct fc_field_errors *er
 	}
 }
 
-/* Each of scope's lists: an array of instance ids (strings). 1 when it holds any. */
-static int scope_list(json_t *scope, const char *key, struct fc_field_errors *errs)
+/* Each of scope's lists: an array of instance ids (strings), into spec. */
+static void scope_list(fc_spec_t *spec, json_t *scope, const char *key,
+		       struct fc_field_errors *errs)
 {
 	char path[64];
 	json_t *list;
@@ -269,20 +280,31 @@ static int scope_list(json_t *scope, const char *key, struct fc_field_errors *er
 	snprintf(path, sizeof(path), "properties.scope.%s", key);
 	if (member(scope, key, path, JSON_ARRAY, "an array of instance ids", &list, errs) != 0 ||
 	    !list)
-		return 0;
-	for (size_t i = 0; i < json_array_size(list); i++)
-		if (!json_is_string(json_array_get(list, i)))
-			fc_field_errors_add(errs, path,
-					    "item %zu: expected an instance id (a string)", i);
-	return json_array_size(list) > 0;
+		return;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		json_t *item = json_array_get(list, i);
+		if (!json_is_string(item)) {
+			snprintf(path, sizeof(path), "properties.scope.%s[%zu]", key, i);
+			fc_field_errors_add(errs, path, "expected an instance id (a string)");
+			continue;
+		}
+		/* One item at a time: an id holding a comma is refused as such. */
+		if (strchr(json_string_value(item), ',')) {
+			snprintf(path, sizeof(path), "properties.scope.%s[%zu]", key, i);
+			fc_field_errors_add(errs, path, "an instance id holds no comma");
+			continue;
+		}
+		fc_spec_set(spec, key, json_string_value(item), errs);
+	}
 }
 
 /*
- * targetType and scope: a capture targets one host (AzureVM, the default).
- * AzureVMSS (a group of instances) is refused by name until group captures
- * exist; a scope that selects instances applies to AzureVMSS only.
+ * targetType and scope: AzureVM (the default) targets one host; AzureVMSS a
+ * group of workers (target names the group), narrowed by scope.include and
+ * scope.exclude (instance ids). A scope that selects instances of one host
+ * is refused by the validator.
  */
-static void put_target_type(json_t *p, struct fc_field_errors *errs)
+static void put_target_type(fc_spec_t *spec, json_t *p, struct fc_field_errors *errs)
 {
 	static const char *const scope_keys[] = {"include", "exclude", NULL};
 	json_t *type, *scope;
@@ -292,23 +314,18 @@ static void put_target_type(json_t *p, struct fc_field_errors *errs)
 	    type) {
 		const char *t = json_string_value(type);
 		if (strcmp(t, "AzureVMSS") == 0)
-			fc_field_errors_add(errs, "properties.targetType",
-					    "\"AzureVMSS\" (a group of instances) is not supported "
-					    "yet: give one host in target, with targetType "
-					    "\"AzureVM\"");
+			spec->target_type = FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP;
 		else if (strcmp(t, "AzureVM") != 0)
 			fc_field_errors_add(errs, "properties.targetType",
-					    "\"%.64s\" is not valid: expected \"AzureVM\" or "
-					    "\"AzureVMSS\"",
+					    "\"%.64s\" is not valid: expected \"AzureVM\" (one "
+					    "host) or \"AzureVMSS\" (a group)",
 					    t);
 	}
 	if (member(p, "scope", "properties.scope", JSON_OBJECT, "an object", &scope, errs) != 0 ||
 	    !scope || only_keys(scope, "properties.scope", scope_keys, errs) != 0)
 		return;
-	if (scope_list(scope, "include", errs) | scope_list(scope, "exclude", errs))
-		fc_field_errors_add(errs, "properties.scope",
-				    "selects instances, which applies to targetType \"AzureVMSS\" "
-				    "only: leave include and exclude empty for one host");
+	scope_list(spec, scope, "include", errs);
+	scope_list(spec, scope, "exclude", errs);
 }
 
 static void put_properties(fc_spec_t *spec, json_t *p, struct fc_field_errors *errs)
@@ -331,15 +348,16 @@ static void put_properties(fc_spec_t *spec, json_t *p, struct fc_field_errors *e
 
 	if (only_keys(p, "properties", keys, errs) != 0)
 		return;
-	if (member(p, "target", "properties.target", JSON_STRING, "a string (a host id)", &v,
-		   errs) == 0) {
+	if (member(p, "target", "properties.target", JSON_STRING,
+		   "a string (a host id, or a group with AzureVMSS)", &v, errs) == 0) {
 		if (!v)
 			fc_field_errors_add(errs, "properties.target",
-					    "required: expected a host id");
+					    "required: expected a host id, or a group with "
+					    "targetType \"AzureVMSS\"");
 		else
 			fc_spec_set(spec, "target", json_string_value(v), errs);
 	}
-	put_target_type(p, errs);
+	put_target_type(spec, p, errs);
 	put_numbers(spec, p, "properties", top_numbers, COUNT(top_numbers), errs);
 	if (member(p, "storageLocation", "properties.storageLocation", JSON_OBJECT, "an object", &v,
 		   errs) == 0 &&
@@ -462,6 +480,15 @@ static json_t *filters_json(const fc_spec_t *spec)
 	return list;
 }
 
+static json_t *strings_json(char *const *items, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(items[i]));
+	return arr;
+}
+
 /* The request as admitted (the SAS token is never in a status). */
 static json_t *properties_json(const api_status_t *s)
 {
@@ -473,9 +500,19 @@ static json_t *properties_json(const api_status_t *s)
 			    json_string(s->state == FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_ERROR
 						? "Failed"
 						: "Succeeded"));
+	const Fleetcap__V1__Scope *sc = spec ? spec->scope : NULL;
 	json_object_set_new(p, "target", text_or_null(s->target));
-	json_object_set_new(p, "targetType", json_string("AzureVM"));
-	json_object_set_new(p, "scope", json_pack("{s:[], s:[]}", "include", "exclude"));
+	json_object_set_new(
+		p, "targetType",
+		json_string(spec && spec->target_type ==
+						    FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP
+				    ? "AzureVMSS"
+				    : "AzureVM"));
+	json_object_set_new(
+		p, "scope",
+		json_pack("{s:o, s:o}", "include",
+			  strings_json(sc ? sc->include : NULL, sc ? sc->n_include : 0), "exclude",
+			  strings_json(sc ? sc->exclude : NULL, sc ? sc->n_exclude : 0)));
 	json_object_set_new(p, "packetCaptureStatus", json_string(state));
 	if (!spec)
 		return p;
@@ -520,33 +557,72 @@ json_t *api_resource_json(const api_status_t *s)
 			 "fleetcap/packetCaptures", "properties", properties_json(s));
 }
 
+static json_t *files_json(Fleetcap__V1__CaptureFile *const *files, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr,
+				      json_pack("{s:o, s:o, s:I, s:s}", "filePath",
+						text_or_null(files[i]->local_path), "storagePath",
+						text_or_null(files[i]->blob_url), "sizeInBytes",
+						(json_int_t)files[i]->size, "sha256",
+						files[i]->sha256 ? files[i]->sha256 : ""));
+	return arr;
+}
+
+static json_t *errors_json(int error, const char *message)
+{
+	json_t *arr = json_array();
+
+	if (error)
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s}", "code", fc_error_code_name(error),
+						"message", message ? message : ""));
+	return arr;
+}
+
+/* The state, outcome, counters and files shared by a capture and each of
+ * its instances, in the shape of PacketCaptureQueryStatusResult. */
+static json_t *outcome_json(int state, int stop_reason, int error, const char *message,
+			    int64_t start_ms, const Fleetcap__V1__Counters *c,
+			    Fleetcap__V1__CaptureFile *const *files, size_t n_files)
+{
+	return json_pack(
+		"{s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "packetCaptureStatus",
+		fc_state_name(state), "stopReason", text_or_null(fc_stop_reason_name(stop_reason)),
+		"captureStartTime", time_or_null(start_ms), "packetCaptureError",
+		errors_json(error, message), "packetsCaptured", (json_int_t)(c ? c->packets : 0),
+		"bytesCaptured", (json_int_t)(c ? c->bytes : 0), "kernelDrops",
+		(json_int_t)(c ? c->kernel_drops : 0), "files", files_json(files, n_files));
+}
+
 json_t *api_query_status_json(const api_status_t *s)
 {
 	char id[512];
-	json_t *errors = json_array(), *files = json_array();
-	const Fleetcap__V1__Counters *c = s->counters;
+	json_t *o =
+		outcome_json((int)s->state, (int)s->stop_reason, (int)s->error, s->error_message,
+			     s->capture_start_time_ms, s->counters, s->files, s->n_files);
 
-	if (s->error)
-		json_array_append_new(
-			errors, json_pack("{s:s, s:s}", "code", fc_error_code_name((int)s->error),
-					  "message", s->error_message ? s->error_message : ""));
-	for (size_t i = 0; i < s->n_files; i++)
-		json_array_append_new(
-			files, json_pack("{s:o, s:o, s:I, s:s}", "filePath",
-					 text_or_null(s->files[i]->local_path), "storagePath",
-					 text_or_null(s->files[i]->blob_url), "sizeInBytes",
-					 (json_int_t)s->files[i]->size, "sha256",
-					 s->files[i]->sha256 ? s->files[i]->sha256 : ""));
 	api_resource_id(s->subscription, s->region, s->name, id, sizeof(id));
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o}", "id", id,
-			 "name", s->name, "packetCaptureStatus", fc_state_name((int)s->state),
-			 "stopReason", text_or_null(fc_stop_reason_name((int)s->stop_reason)),
-			 "captureStartTime", time_or_null(s->capture_start_time_ms),
-			 "packetCaptureError", errors, "packetsCaptured",
-			 (json_int_t)(c ? c->packets : 0), "bytesCaptured",
-			 (json_int_t)(c ? c->bytes : 0), "kernelDrops",
-			 (json_int_t)(c ? c->kernel_drops : 0), "files", files, "updatedTime",
-			 time_or_null(s->updated_time_ms));
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "updatedTime", time_or_null(s->updated_time_ms));
+	if (s->n_instances) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < s->n_instances; i++) {
+			const Fleetcap__V1__InstanceState *in = s->instances[i];
+			json_t *x =
+				outcome_json((int)in->state, (int)in->stop_reason, (int)in->error,
+					     in->error_message, in->capture_start_time_ms,
+					     in->counters, in->files, in->n_files);
+			json_object_set_new(x, "instance", json_string(in->instance));
+			json_object_set_new(x, "target", json_string(in->host_id));
+			json_array_append_new(arr, x);
+		}
+		json_object_set_new(o, "instances", arr);
+	}
+	return o;
 }
 
 json_t *api_error_json(const char *code, const char *message, const char *target)

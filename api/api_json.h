@@ -37,6 +37,10 @@ fc_spec_t *api_spec_from_body(const char *body, size_t len, const char *sub, con
 
 /* The resource of a GET or PUT: id, name, type, properties (the request as
  * admitted) and provisioningState. */
+/* Rewrites a spec field name (as in CaptureStatus.error_field) in place to
+ * the API's JSON path: "scope.include[1]" → "properties.scope.include[1]". */
+void api_field_path(char *field, size_t size);
+
 json_t *api_resource_json(const api_status_t *s);
 
 /* The answer of queryStatus: packetCaptureStatus, stopReason,

@@ -115,17 +115,21 @@ static int send_command(const struct api_ctx *ctx, struct api_response *res,
 static void refused(struct api_response *res, const api_status_t *s)
 {
 	const char *code = fc_error_code_name((int)s->error);
+	char field[64];
 
+	snprintf(field, sizeof(field), "%s",
+		 s->error_field && *s->error_field ? s->error_field : "target");
+	api_field_path(field, sizeof(field));
 	switch (s->error) {
 	case FLEETCAP__V1__ERROR_CODE__ERROR_CODE_QUOTA_EXCEEDED:
 		error(res, 429, code, NULL, "%s", s->error_message);
 		break;
 	case FLEETCAP__V1__ERROR_CODE__ERROR_CODE_TARGET_NOT_FOUND:
-		error(res, 400, code, "properties.target", "%s", s->error_message);
+		error(res, 400, code, field, "%s", s->error_message);
 		break;
 	default:
-		error(res, 400, code, s->error_field && *s->error_field ? s->error_field : NULL,
-		      "%s", s->error_message);
+		error(res, 400, code, s->error_field && *s->error_field ? field : NULL, "%s",
+		      s->error_message);
 	}
 }
 

@@ -35,6 +35,8 @@ static const struct {
 	{"ring.session_time_limit_s", "--session-time-limit"},
 	{"filter", "--filter"},
 	{"filters", "--filter"},
+	{"scope", "--include/--exclude"},
+	{"target_type", "--target-group"},
 };
 
 static const char *option_for(const char *field, const char *file_path_option, char *buf,
@@ -48,7 +50,13 @@ static const char *option_for(const char *field, const char *file_path_option, c
 	for (size_t i = 0; i < sizeof(field_options) / sizeof(field_options[0]); i++)
 		if (strcmp(field, field_options[i].field) == 0)
 			return field_options[i].option;
-	if (sscanf(field, "filters[%u]%n", &index, &used) == 1 && used > 0) {
+	if (sscanf(field, "scope.include[%u]%n", &index, &used) == 1 && used > 0) {
+		snprintf(buf, len, "--include item %u", index + 1);
+	} else if (sscanf(field, "scope.exclude[%u]%n", &index, &used) == 1 && used > 0) {
+		snprintf(buf, len, "--exclude item %u", index + 1);
+	} else if (strncmp(field, "scope.", 6) == 0) {
+		snprintf(buf, len, "--%s", field + 6);
+	} else if (sscanf(field, "filters[%u]%n", &index, &used) == 1 && used > 0) {
 		const char *key = field + used;
 		snprintf(buf, len, "filter #%u%s%s", index + 1, *key == '.' ? " " : "",
 			 *key == '.' ? key + 1 : key);

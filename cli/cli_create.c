@@ -26,15 +26,21 @@
 static void create_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: fleetcap create NAME -s SUBSCRIPTION -r REGION -t HOST [capture options]\n"
+		"usage: fleetcap create NAME -s SUBSCRIPTION -r REGION (-t HOST | -g GROUP\n"
+		"                       [--include I,...] [--exclude I,...]) [capture options]\n"
 		"                       [--file-path P] [--blob-url URL [--blob-sas TOKEN]]\n"
 		"                       [--queue-timeout S] [--wait [--timeout S]] [--json]\n"
 		"                       [--brokers B] [--prefix P] [--config FILE]\n"
 		"\n"
 		"Asks the scheduler for a capture on HOST (a registered worker of the same\n"
-		"subscription and region).\n"
+		"subscription and region), or on every live worker of GROUP.\n"
 		"\n"
 		"  -t, --target HOST         the worker's host id\n"
+		"  -g, --target-group GROUP  the workers whose config names this group: one\n"
+		"                            capture (one session of the quota), one file per\n"
+		"                            instance, in a directory named after the instance\n"
+		"      --include I,...       only these instance ids (each must be live)\n"
+		"      --exclude I,...       never these instance ids\n"
 		"  -i, --interface IFACE     interface on the host (repeat; default: the "
 		"worker's)\n"
 		"      --filter SPEC, --filters-json JSON, --bytes-per-packet N,\n"
@@ -92,6 +98,8 @@ enum {
 	OPT_WAIT,
 	OPT_TIMEOUT,
 	OPT_JSON,
+	OPT_INCLUDE,
+	OPT_EXCLUDE,
 };
 
 int cli_create(int argc, char **argv)
@@ -102,6 +110,9 @@ int cli_create(int argc, char **argv)
 		{"subscription", required_argument, NULL, 's'},
 		{"region", required_argument, NULL, 'r'},
 		{"target", required_argument, NULL, 't'},
+		{"target-group", required_argument, NULL, 'g'},
+		{"include", required_argument, NULL, OPT_INCLUDE},
+		{"exclude", required_argument, NULL, OPT_EXCLUDE},
 		{"file-path", required_argument, NULL, OPT_FILE_PATH},
 		{"queue-timeout", required_argument, NULL, OPT_QUEUE_TIMEOUT},
 		{"wait", no_argument, NULL, OPT_WAIT},
@@ -121,7 +132,7 @@ int cli_create(int argc, char **argv)
 	if (!spec)
 		return CLI_EXIT_FAILURE;
 	fc_field_errors_init(&errs);
-	while ((c = getopt_long(argc, argv, "s:r:t:i:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:g:i:h", options, NULL)) != -1) {
 		if (cli_spec_option(spec, c, optarg, &errs) || cli_fleet_arg(&fargs, c, optarg))
 			continue;
 		switch (c) {
@@ -133,6 +144,15 @@ int cli_create(int argc, char **argv)
 			break;
 		case 't':
 			fc_spec_set(spec, "target", optarg, &errs);
+			break;
+		case 'g':
+			fc_spec_set(spec, "target-group", optarg, &errs);
+			break;
+		case OPT_INCLUDE:
+			fc_spec_set(spec, "include", optarg, &errs);
+			break;
+		case OPT_EXCLUDE:
+			fc_spec_set(spec, "exclude", optarg, &errs);
 			break;
 		case OPT_FILE_PATH:
 			fc_spec_set(spec, "file-path", optarg, &errs);

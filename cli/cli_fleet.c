@@ -345,19 +345,79 @@ static json_t *text_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
+static json_t *files_json(Fleetcap__V1__CaptureFile *const *files, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:o, s:o, s:I, s:s}", "path",
+						     text_or_null(files[i]->local_path), "blobUrl",
+						     text_or_null(files[i]->blob_url), "size",
+						     (json_int_t)files[i]->size, "sha256",
+						     files[i]->sha256));
+	return arr;
+}
+
+/* Packets, bytes and drops of c (NULL: zeros) into o. */
+static void counters_json(json_t *o, const Fleetcap__V1__Counters *c)
+{
+	json_object_set_new(o, "packets", json_integer(c ? (json_int_t)c->packets : 0));
+	json_object_set_new(o, "bytes", json_integer(c ? (json_int_t)c->bytes : 0));
+	json_object_set_new(
+		o, "drops",
+		json_integer(c ? (json_int_t)(c->kernel_drops + c->interface_drops) : 0));
+}
+
+static json_t *strings_json(char *const *items, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(items[i]));
+	return arr;
+}
+
+/* A group capture's targetType, scope and per-instance breakdown into o. */
+static void group_json(json_t *o, const cli_status_t *s)
+{
+	const Fleetcap__V1__Scope *sc = s->spec ? s->spec->scope : NULL;
+	json_t *arr = json_array();
+
+	json_object_set_new(o, "targetType", json_string("group"));
+	json_object_set_new(
+		o, "scope",
+		json_pack("{s:o, s:o}", "include",
+			  strings_json(sc ? sc->include : NULL, sc ? sc->n_include : 0), "exclude",
+			  strings_json(sc ? sc->exclude : NULL, sc ? sc->n_exclude : 0)));
+	for (size_t i = 0; i < s->n_instances; i++) {
+		const Fleetcap__V1__InstanceState *in = s->instances[i];
+		json_t *x = json_object();
+		json_object_set_new(x, "instance", json_string(in->instance));
+		json_object_set_new(x, "host", json_string(in->host_id));
+		json_object_set_new(x, "status", json_string(fc_state_name(in->state)));
+		json_object_set_new(x, "stopReason",
+				    text_or_null(fc_stop_reason_name(in->stop_reason)));
+		json_object_set_new(x, "error", text_or_null(fc_error_code_name(in->error)));
+		json_object_set_new(x, "errorMessage", text_or_null(in->error_message));
+		json_object_set_new(x, "captureStartTime", time_json(in->capture_start_time_ms));
+		counters_json(x, in->counters);
+		json_object_set_new(x, "files", files_json(in->files, in->n_files));
+		json_object_set_new(x, "sessionId", text_or_null(in->session_id));
+		json_array_append_new(arr, x);
+	}
+	json_object_set_new(o, "instances", arr);
+}
+
+int cli_status_is_group(const cli_status_t *s)
+{
+	return s->spec && s->spec->target_type == FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP;
+}
+
 json_t *cli_status_json(const cli_status_t *s)
 {
-	const Fleetcap__V1__Counters *c = s->counters;
-	json_t *files = json_array(), *origin = json_object();
+	json_t *files = files_json(s->files, s->n_files), *origin = json_object();
 	json_t *o = json_object();
 
-	for (size_t i = 0; i < s->n_files; i++)
-		json_array_append_new(files,
-				      json_pack("{s:o, s:o, s:I, s:s}", "path",
-						text_or_null(s->files[i]->local_path), "blobUrl",
-						text_or_null(s->files[i]->blob_url), "size",
-						(json_int_t)s->files[i]->size, "sha256",
-						s->files[i]->sha256));
 	if (s->origin && s->origin->kind == FLEETCAP__V1__ORIGIN_KIND__ORIGIN_KIND_ALERT) {
 		json_object_set_new(origin, "kind", json_string("alert"));
 		json_object_set_new(origin, "alertId", json_string(s->origin->alert_id));
@@ -369,17 +429,17 @@ json_t *cli_status_json(const cli_status_t *s)
 	json_object_set_new(o, "subscription", json_string(s->subscription));
 	json_object_set_new(o, "region", json_string(s->region));
 	json_object_set_new(o, "target", json_string(s->target));
+	if (cli_status_is_group(s))
+		group_json(o, s);
+	else
+		json_object_set_new(o, "targetType", json_string("host"));
 	json_object_set_new(o, "status", json_string(fc_state_name(s->state)));
 	json_object_set_new(o, "stopReason", text_or_null(fc_stop_reason_name(s->stop_reason)));
 	json_object_set_new(o, "error", text_or_null(fc_error_code_name(s->error)));
 	json_object_set_new(o, "errorMessage", text_or_null(s->error_message));
 	json_object_set_new(o, "errorField", text_or_null(s->error_field));
 	json_object_set_new(o, "captureStartTime", time_json(s->capture_start_time_ms));
-	json_object_set_new(o, "packets", json_integer(c ? (json_int_t)c->packets : 0));
-	json_object_set_new(o, "bytes", json_integer(c ? (json_int_t)c->bytes : 0));
-	json_object_set_new(
-		o, "drops",
-		json_integer(c ? (json_int_t)(c->kernel_drops + c->interface_drops) : 0));
+	counters_json(o, s->counters);
 	json_object_set_new(o, "files", files);
 	json_object_set_new(o, "origin", origin);
 	json_object_set_new(o, "sessionId", text_or_null(s->session_id));
@@ -406,6 +466,13 @@ void cli_status_print_line(const cli_status_t *s, FILE *out)
 		fprintf(out, ", %llu packets, %llu bytes, %llu drops",
 			(unsigned long long)c->packets, (unsigned long long)c->bytes,
 			(unsigned long long)(c->kernel_drops + c->interface_drops));
+	if (s->n_instances) {
+		fputs(" [", out);
+		for (size_t i = 0; i < s->n_instances; i++)
+			fprintf(out, "%s%s %s", i ? ", " : "", s->instances[i]->instance,
+				fc_state_name(s->instances[i]->state));
+		fputc(']', out);
+	}
 	for (size_t i = 0; i < s->n_files; i++)
 		fprintf(out, "\n  file %s%s%s (%llu bytes, sha256 %s)", s->files[i]->local_path,
 			*s->files[i]->blob_url ? " → " : "", s->files[i]->blob_url,

@@ -76,7 +76,11 @@ int cli_status_end_offset(struct cli_fleet *f, const char *key, int64_t *end_off
 int cli_status_watch(struct cli_fleet *f, const char *key, int64_t offset, int timeout_ms,
 		     int (*fn)(void *opaque, const cli_status_t *s), void *opaque);
 
-/* The status as the JSON object of §8 (show --json). */
+/* 1 when s is a group capture's status. */
+int cli_status_is_group(const cli_status_t *s);
+
+/* The status as the JSON object of §8 (show --json); a group capture's has
+ * "scope" and "instances" too. */
 json_t *cli_status_json(const cli_status_t *s);
 
 /* One human line: "sub/region/name: Running, 12 packets, …". */

@@ -138,6 +138,29 @@ static void print_json(const cli_status_t *s)
 	cli_json_print(cli_status_json(s));
 }
 
+/* A group capture's breakdown: one line per instance, then its files. */
+static void print_instances(const cli_status_t *s)
+{
+	printf("  instances:\n    %-16s %-24s %-9s %-20s %12s %14s %8s\n", "INSTANCE", "HOST",
+	       "STATUS", "REASON", "PACKETS", "BYTES", "DROPS");
+	for (size_t i = 0; i < s->n_instances; i++) {
+		const Fleetcap__V1__InstanceState *in = s->instances[i];
+		const Fleetcap__V1__Counters *c = in->counters;
+		const char *reason = in->error ? fc_error_code_name(in->error)
+					       : fc_stop_reason_name(in->stop_reason);
+		printf("    %-16s %-24s %-9s %-20s %12llu %14llu %8llu\n", in->instance,
+		       in->host_id, fc_state_name(in->state), *reason ? reason : "-",
+		       (unsigned long long)(c ? c->packets : 0),
+		       (unsigned long long)(c ? c->bytes : 0),
+		       (unsigned long long)(c ? c->kernel_drops + c->interface_drops : 0));
+		if (*in->error_message)
+			printf("      error: %s\n", in->error_message);
+		for (size_t j = 0; j < in->n_files; j++)
+			printf("      file %s%s%s\n", in->files[j]->local_path,
+			       *in->files[j]->blob_url ? " → " : "", in->files[j]->blob_url);
+	}
+}
+
 static void print_details(const cli_status_t *s)
 {
 	json_t *o = cli_status_json(s);
@@ -158,6 +181,8 @@ static void print_details(const cli_status_t *s)
 	else
 		printf("  %-17s manual\n", "origin");
 	json_decref(o);
+	if (s->n_instances)
+		print_instances(s);
 }
 
 int cli_show(int argc, char **argv)
@@ -288,8 +313,14 @@ int cli_list(int argc, char **argv)
 			const cli_status_t *s = l.items[i];
 			const char *reason = s->error ? fc_error_code_name(s->error)
 						      : fc_stop_reason_name(s->stop_reason);
+			char target[FC_TARGET_MAX + 32];
+			if (cli_status_is_group(s))
+				snprintf(target, sizeof(target), "%s (%zu instances)", s->target,
+					 s->n_instances);
+			else
+				snprintf(target, sizeof(target), "%s", s->target);
 			printf("%-24s %-16s %-24s %-9s %-20s %12llu %14llu\n", s->name, s->region,
-			       s->target, fc_state_name(s->state), *reason ? reason : "-",
+			       target, fc_state_name(s->state), *reason ? reason : "-",
 			       (unsigned long long)(s->counters ? s->counters->packets : 0),
 			       (unsigned long long)(s->counters ? s->counters->bytes : 0));
 		}

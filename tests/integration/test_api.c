@@ -193,6 +193,8 @@ static int setup(void **state)
 	it_fleet_heartbeat(fleet, "host-1", "sub-a", "r1", 0);
 	it_fleet_heartbeat(fleet, "silent-1", "sub-a", "r1", 0);
 	it_fleet_heartbeat(fleet, "host-q", "sub-q", "r1", 0);
+	it_fleet_heartbeat_in_group(fleet, "host-g", "sub-a", "r1", "web", "7", 0);
+	it_fleet_heartbeat_in_group(fleet, "host-q7", "sub-q", "r1", "web", "8", 0);
 	it_fleet_flush(fleet);
 	return 0;
 }
@@ -453,7 +455,6 @@ static void test_workers_list(void **state)
 	struct http h;
 	(void)state;
 
-	it_fleet_heartbeat_in_group(fleet, "host-g", "sub-a", "r1", "web", "7", 0);
 	size_t hosts = 0;
 	for (int i = 0; i < 300 && hosts < 3; i++) {
 		call("GET", "/subscriptions/sub-a/regions/r1/workers" API_VERSION, TOKEN_A, NULL,
@@ -573,14 +574,38 @@ static void test_cloud_example_bodies(void **state)
 	call("DELETE", CAPS "/pc2", TOKEN_A, NULL, &h);
 	done(&h);
 
-	/* A scale set is named as not supported yet; a bad api-version is refused. */
+	/* A scale set: targetType AzureVMSS, target the group, scope its instances. */
 	call("PUT", CAPS "/pc3" API_VERSION, TOKEN_A,
-	     "{\"properties\": {\"target\": \"host-1\", \"targetType\": \"AzureVMSS\", "
-	     "\"scope\": {\"include\": [\"0\", \"1\"], \"exclude\": []}, \"storageLocation\": "
+	     "{\"properties\": {\"target\": \"web\", \"targetType\": \"AzureVMSS\", "
+	     "\"scope\": {\"include\": [\"7\"], \"exclude\": []}, \"storageLocation\": "
 	     "{\"filePath\": \"capture/pc3.cap\"}}}",
 	     &h);
-	expect_error(&h, 400, "InvalidRequest", NULL);
-	assert_non_null(strstr(h.body, "properties.targetType"));
+	if (h.status != 201)
+		fail_msg("AzureVMSS create: %ld %s", h.status, h.body);
+	assert_string_equal(str(h.json, "properties.targetType"), "AzureVMSS");
+	assert_string_equal(str(h.json, "properties.target"), "web");
+	json_t *inc = json_object_get(
+		json_object_get(json_object_get(h.json, "properties"), "scope"), "include");
+	assert_int_equal(json_array_size(inc), 1);
+	assert_string_equal(json_string_value(json_array_get(inc, 0)), "7");
+	done(&h);
+	call("POST", CAPS "/pc3/queryStatus" API_VERSION, TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	json_t *inst = json_array_get(json_object_get(h.json, "instances"), 0);
+	assert_non_null(inst);
+	assert_string_equal(str(inst, "instance"), "7");
+	assert_string_equal(str(inst, "target"), "host-g");
+	done(&h);
+	call("DELETE", CAPS "/pc3" API_VERSION, TOKEN_A, NULL, &h);
+	assert_int_equal(h.status, 200);
+	done(&h);
+	/* An instance of the group in another tenant is as unknown as none. */
+	call("PUT", CAPS "/pc4" API_VERSION, TOKEN_A,
+	     "{\"properties\": {\"target\": \"web\", \"targetType\": \"AzureVMSS\", "
+	     "\"scope\": {\"include\": [\"7\", \"8\"], \"exclude\": []}, "
+	     "\"storageLocation\": {\"filePath\": \"capture/pc4.cap\"}}}",
+	     &h);
+	expect_error(&h, 400, "TargetNotFound", "properties.scope.include[1]");
 	done(&h);
 	call("GET", CAPS "?api-version=latest", TOKEN_A, NULL, &h);
 	expect_error(&h, 400, "InvalidRequest", "api-version");

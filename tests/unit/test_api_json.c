@@ -311,21 +311,28 @@ static void test_bad_values_name_their_path(void **state)
 	expect_refused("{\"properties\": {\"target\": \"h\", \"target\": \"g\", " OK_LOC "}}",
 		       "body", "duplicate");
 	/* The cloud API's fields: checked, not ignored. */
-	expect_refused("{\"properties\": {\"target\": \"h\", \"targetType\": \"AzureVMSS\", " OK_LOC
-		       "}}",
-		       "properties.targetType", "not supported yet");
+	expect_refused(
+		"{\"properties\": {\"target\": \"h:1\", \"targetType\": \"AzureVMSS\", " OK_LOC
+		"}}",
+		"properties.target", "a group name");
+	expect_refused("{\"properties\": {\"target\": \"g\", \"targetType\": \"AzureVMSS\", "
+		       "\"scope\": {\"include\": [\"0\", \"1,2\"]}, " OK_LOC "}}",
+		       "properties.scope.include[1]", "no comma");
+	expect_refused("{\"properties\": {\"target\": \"g\", \"targetType\": \"AzureVMSS\", "
+		       "\"scope\": {\"exclude\": [\"0\", \"0\"]}, " OK_LOC "}}",
+		       "properties.scope.exclude[1]", "listed twice");
 	expect_refused("{\"properties\": {\"target\": \"h\", \"targetType\": \"VM\", " OK_LOC "}}",
 		       "properties.targetType", "\"VM\" is not valid");
 	expect_refused(
 		"{\"properties\": {\"target\": \"h\", \"scope\": {\"include\": [\"0\"]}, " OK_LOC
 		"}}",
-		"properties.scope", "AzureVMSS");
+		"properties.scope", "instances of a group");
 	expect_refused("{\"properties\": {\"target\": \"h\", \"scope\": {\"only\": []}, " OK_LOC
 		       "}}",
 		       "properties.scope", "unknown key \"only\"");
 	expect_refused("{\"properties\": {\"target\": \"h\", \"scope\": {\"exclude\": [1]}, " OK_LOC
 		       "}}",
-		       "properties.scope.exclude", "item 0");
+		       "properties.scope.exclude[0]", "instance id");
 	expect_refused("{\"properties\": {\"target\": \"h\", \"storageLocation\": {\"filePath\": "
 		       "\"a.pcap\", \"localPath\": \"b.pcap\"}}}",
 		       "properties.storageLocation.localPath", "differs from filePath");
