@@ -68,6 +68,12 @@ static char *with_instance(const char *path, const char *instance, size_t max)
 	return out;
 }
 
+/* 1 when path (empty: no path) still fits max with instance in it. */
+static int fits(const char *path, const char *instance, size_t max)
+{
+	return !*path || strlen(path) + strlen(instance) + 1 <= max;
+}
+
 /* The live members of spec's group, sorted by instance, each instance once. */
 static struct sched_member *members(struct sched_state *st, const struct sched_key *k,
 				    const fc_spec_t *spec, int refresh, int64_t now, size_t *n)
@@ -203,21 +209,18 @@ int ss_group_select(struct sched_state *st, const struct sched_key *k, const fc_
 	/* Each instance's paths must still fit once they carry its id. */
 	for (size_t i = 0; i < *n_out; i++) {
 		const char *id = (*out)[i]->instance;
-		char *p = NULL;
-		if (*spec->file_path && !(p = with_instance(spec->file_path, id, FC_PATH_MAX))) {
+		if (!fits(spec->file_path, id, FC_PATH_MAX)) {
 			snprintf(field, field_len, "file_path");
 			snprintf(why, why_len, "longer than %d characters with instance \"%s\"",
 				 FC_PATH_MAX, id);
 			goto drop;
 		}
-		free(p);
-		if (*spec->blob_url && !(p = with_instance(spec->blob_url, id, FC_BLOB_URL_MAX))) {
+		if (!fits(spec->blob_url, id, FC_BLOB_URL_MAX)) {
 			snprintf(field, field_len, "blob_url");
 			snprintf(why, why_len, "longer than %d characters with instance \"%s\"",
 				 FC_BLOB_URL_MAX, id);
 			goto drop;
 		}
-		free(p);
 	}
 	return 0;
 drop:
@@ -401,8 +404,10 @@ static void finish_group(struct sched_state *st, struct sched_key *k, size_t i, 
 	}
 	for (size_t j = 0; j < e->n_instances; j++) {
 		const inst_t *in = e->instances[j];
-		memcpy(a.files + a.n_files, in->files, in->n_files * sizeof(*a.files));
-		a.n_files += in->n_files;
+		if (in->n_files) {
+			memcpy(a.files + a.n_files, in->files, in->n_files * sizeof(*a.files));
+			a.n_files += in->n_files;
+		}
 		if (in->state == CAPTURE_STATE(ERROR) && a.state != CAPTURE_STATE(ERROR)) {
 			a.state = CAPTURE_STATE(ERROR);
 			a.stop_reason = FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR;
