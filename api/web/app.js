@@ -80,12 +80,8 @@ function cell(row, text, cls) {
   return td;
 }
 
-function renderRow(capture, status) {
-  const row = document.createElement("tr");
-  const state = status ? status.packetCaptureStatus : capture.properties.packetCaptureStatus;
-  row.dataset.name = capture.name;
-  cell(row, capture.name, "name");
-  cell(row, capture.properties.target);
+// The outcome cells a capture and each instance of a group capture share.
+function outcomeCells(row, state, status) {
   cell(row, state, `state state-${state}`);
   cell(row, status && status.packetCaptureError.length
     ? status.packetCaptureError[0].code : status && status.stopReason, "reason");
@@ -108,6 +104,33 @@ function renderRow(capture, status) {
     }
     files.appendChild(document.createTextNode(" "));
   }
+}
+
+// A group capture's instances, one row each under the capture's row.
+function instanceRows(capture, status) {
+  return (status && status.instances ? status.instances : []).map((inst) => {
+    const row = document.createElement("tr");
+    row.className = "instance";
+    row.dataset.name = capture.name;
+    row.dataset.instance = inst.instance;
+    cell(row, `↳ instance ${inst.instance}`, "name");
+    cell(row, inst.target);
+    outcomeCells(row, inst.packetCaptureStatus, inst);
+    cell(row, "");
+    return row;
+  });
+}
+
+function renderRow(capture, status) {
+  const row = document.createElement("tr");
+  const state = status ? status.packetCaptureStatus : capture.properties.packetCaptureStatus;
+  const group = capture.properties.targetType === "AzureVMSS";
+  row.dataset.name = capture.name;
+  row.className = "capture";
+  cell(row, capture.name, "name");
+  cell(row, group ? `${capture.properties.target} (group of ${(status && status.instances || []).length})`
+    : capture.properties.target);
+  outcomeCells(row, state, status);
   const actions = document.createElement("div");
   actions.className = "actions";
   if (state === "Running" || state === "Queued") {
@@ -136,15 +159,20 @@ function renderHost(h) {
   row.dataset.host = h.host;
   row.className = h.stale ? "stale" : "live";
   cell(row, h.host, "name");
-  cell(row, h.group);
+  cell(row, h.group, "group");
   cell(row, h.instance);
   cell(row, `${h.activeSessions}/${h.capacity}`, "num");
   cell(row, h.interfaces.join(", "));
   cell(row, h.version);
   cell(row, `${(h.heartbeatAgeMs / 1000).toFixed(0)} s ago${h.stale ? " (stale)" : ""}`, "age");
   if (!h.stale) {
-    row.title = "Use as the new capture's target";
-    row.onclick = () => { $("f-target").value = h.host; $("f-target").focus(); };
+    row.title = "Use as the new capture's target (its group: the whole group)";
+    row.onclick = (event) => {
+      const group = h.group && event.target.classList.contains("group");
+      $("f-target-type").value = group ? "AzureVMSS" : "AzureVM";
+      $("f-target").value = group ? h.group : h.host;
+      $("f-target").focus();
+    };
   }
   return row;
 }
@@ -169,8 +197,10 @@ async function refresh() {
   const statuses = await Promise.all(captures.map((c) =>
     api("POST", `${base()}/${encodeURIComponent(c.name)}/queryStatus`)));
   const body = $("captures").querySelector("tbody");
-  body.replaceChildren(...captures.map((c, i) =>
-    renderRow(c, statuses[i].status === 200 ? statuses[i].json : null)));
+  body.replaceChildren(...captures.flatMap((c, i) => {
+    const status = statuses[i].status === 200 ? statuses[i].json : null;
+    return [renderRow(c, status), ...instanceRows(c, status)];
+  }));
   $("empty").hidden = captures.length > 0;
 }
 
@@ -199,6 +229,11 @@ function numberOrText(text) {
 function requestBody(form) {
   const v = (name) => form.elements[name].value.trim();
   const p = { target: v("target") };
+  const ids = (name) => v(name).split(",").map((x) => x.trim()).filter((x) => x !== "");
+  if (v("targetType") === "AzureVMSS") {
+    p.targetType = "AzureVMSS";
+    p.scope = { include: ids("include"), exclude: ids("exclude") };
+  }
   for (const name of ["bytesToCapturePerPacket", "totalBytesPerSession", "timeLimitInSeconds",
     "queueTimeoutInSeconds"]) {
     if (v(name) !== "") p[name] = numberOrText(v(name));

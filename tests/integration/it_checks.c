@@ -91,6 +91,15 @@ static int by_name(const void *a, const void *b)
 	return c ? c : strcmp(x->spec->name, y->spec->name);
 }
 
+/* By capture, then host: a group capture has one START per host. */
+static int by_name_then_host(const void *a, const void *b)
+{
+	int c = by_name(a, b);
+	return c ? c
+		 : strcmp((*(Fleetcap__V1__Job *const *)a)->target,
+			  (*(Fleetcap__V1__Job *const *)b)->target);
+}
+
 size_t it_check_one_start_each(struct it_fleet *f, const char *prefix)
 {
 	Fleetcap__V1__Job **jobs;
@@ -103,15 +112,46 @@ size_t it_check_one_start_each(struct it_fleet *f, const char *prefix)
 	for (size_t i = 1; i < starts; i++)
 		if (strcmp(jobs[i - 1]->session_id, jobs[i]->session_id) == 0)
 			fail_msg("session %s has two START jobs", jobs[i]->session_id);
-	qsort(jobs, starts, sizeof(*jobs), by_name);
+	qsort(jobs, starts, sizeof(*jobs), by_name_then_host);
 	for (size_t i = 0; i < starts; i++) {
-		if (i && by_name(&jobs[i - 1], &jobs[i]) == 0)
+		if (i && by_name_then_host(&jobs[i - 1], &jobs[i]) == 0)
 			fail_msg("capture %s has two sessions with a START job: %s and %s",
 				 jobs[i]->spec->name, jobs[i - 1]->session_id, jobs[i]->session_id);
-		matching += strncmp(jobs[i]->spec->name, prefix, strlen(prefix)) == 0;
+		/* Captures, not jobs: a group capture's instances count once. */
+		if (!i || by_name(&jobs[i - 1], &jobs[i]) != 0)
+			matching += strncmp(jobs[i]->spec->name, prefix, strlen(prefix)) == 0;
 	}
 	free(jobs);
 	return matching;
+}
+
+size_t it_check_instances_started(struct it_fleet *f, it_status_t *const *all, size_t n_all)
+{
+	Fleetcap__V1__Job **jobs;
+	size_t n_jobs = it_fleet_all_jobs(f, &jobs), groups = 0;
+
+	for (size_t i = 0; i < n_all; i++) {
+		const it_status_t *s = all[i];
+		if (s->state != STOPPED || !s->n_instances)
+			continue;
+		groups++;
+		for (size_t k = 0; k < s->n_instances; k++) {
+			const Fleetcap__V1__InstanceState *in = s->instances[k];
+			size_t found = 0;
+			for (size_t j = 0; j < n_jobs; j++)
+				found += jobs[j]->kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START &&
+					 strcmp(jobs[j]->session_id, in->session_id) == 0 &&
+					 strcmp(jobs[j]->target, in->host_id) == 0;
+			if (found != 1)
+				fail_msg("instance %s of %s (session %s) has %zu START jobs",
+					 in->instance, s->name, in->session_id, found);
+			if (in->state != STOPPED)
+				fail_msg("instance %s of stopped capture %s is in state %d",
+					 in->instance, s->name, in->state);
+		}
+	}
+	free(jobs);
+	return groups;
 }
 
 struct event {

@@ -28,10 +28,19 @@ size_t it_count_admitted(it_status_t *const *all, size_t n_all, const it_request
 			 size_t n);
 
 /*
- * Fails when two START jobs carry one session id or one capture name.
- * Returns the number of START jobs whose capture name begins with prefix.
+ * Fails when two START jobs carry one session id, or one capture name on one
+ * host (a group capture has one START per instance, each on its own host).
+ * Returns the number of captures with a START job whose name begins with
+ * prefix.
  */
 size_t it_check_one_start_each(struct it_fleet *f, const char *prefix);
+
+/*
+ * Fails when an instance of a group capture that ended Stopped has no START
+ * job, or more than one, for its session on its host, or did not stop.
+ * Returns the number of such group captures among the statuses.
+ */
+size_t it_check_instances_started(struct it_fleet *f, it_status_t *const *all, size_t n_all);
 
 /*
  * Fails when a key (subscription/region) has more than quota sessions at

@@ -459,8 +459,11 @@ size_t it_fleet_jobs(struct it_fleet *f, int kind, const char *name)
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->n_jobs; i++) {
 		const Fleetcap__V1__Job *j = f->jobs[i];
-		const char *hash = strrchr(j->session_id, '#'),
-			   *slash = strrchr(j->session_id, '/');
+		/* "sub/region/name#N", or "…#N/instance" for a group capture's. */
+		const char *hash = strchr(j->session_id, '#'), *slash = NULL;
+		for (const char *c = j->session_id; hash && c < hash; c++)
+			if (*c == '/')
+				slash = c;
 		int named = !name || (slash && hash && (size_t)(hash - slash - 1) == strlen(name) &&
 				      strncmp(slash + 1, name, strlen(name)) == 0);
 		n += (int)j->kind == kind && named;

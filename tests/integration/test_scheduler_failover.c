@@ -10,7 +10,10 @@
  *  - no session got two START jobs, and no capture name two sessions;
  *  - every admitted create has its START job, and nothing else has one;
  *  - no key is over quota in any ledger record, nor at any moment of the
- *    status history (admissions and ends ordered by the scheduler's clock).
+ *    status history (admissions and ends ordered by the scheduler's clock);
+ *  - every key of ten targets a group of three workers (every other create
+ *    excludes one instance): each admitted group capture has exactly one
+ *    START per selected instance, and all of them stopped.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -28,6 +31,7 @@
 #include "it_env.h"
 #include "it_checks.h"
 #include "it_fleet.h"
+#include "fc_spec.h"
 
 #define KEYS	   50
 #define ROUNDS	   10
@@ -38,6 +42,47 @@
 
 static it_request_id requests[CREATES];
 static char names[CREATES][24];
+
+/* Keys whose captures target group "g" (instances 0, 1, 2) instead of a host. */
+static int group_key(int k)
+{
+	return k % 5 == 0;
+}
+
+static void create_group(struct it_fleet *fleet, const char *region, const char *name, int exclude,
+			 char *request_id)
+{
+	struct fc_field_errors errs;
+	fc_spec_t *spec = fc_spec_new();
+	char path[64];
+
+	fc_field_errors_init(&errs);
+	snprintf(path, sizeof(path), "caps/%s.pcap", name);
+	fc_spec_set(spec, "name", name, &errs);
+	fc_spec_set(spec, "subscription", "sub-f", &errs);
+	fc_spec_set(spec, "region", region, &errs);
+	fc_spec_set(spec, "target-group", "g", &errs);
+	fc_spec_set(spec, "time-limit", "600", &errs);
+	fc_spec_set(spec, "file-path", path, &errs);
+	if (exclude)
+		fc_spec_set(spec, "exclude", "1", &errs);
+	assert_int_equal(errs.count, 0);
+	it_fleet_create_spec(fleet, spec, request_id);
+	fc_spec_free(spec);
+}
+
+/* A create for key k: its host, or its group. */
+static void create_for_key(struct it_fleet *fleet, int k, const char *name, int i, char *request_id)
+{
+	char host[32], region[8];
+
+	snprintf(host, sizeof(host), "host-%02d", k);
+	snprintf(region, sizeof(region), "r%02d", k);
+	if (group_key(k))
+		create_group(fleet, region, name, i % 2, request_id);
+	else
+		it_fleet_create(fleet, "sub-f", region, name, host, 600, 0, request_id);
+}
 
 static void test_failover(void **state)
 {
@@ -56,6 +101,13 @@ static void test_failover(void **state)
 		snprintf(host, sizeof(host), "host-%02d", k);
 		snprintf(region, sizeof(region), "r%02d", k);
 		it_fleet_heartbeat(fleet, host, "sub-f", region, 0);
+		for (int g = 0; group_key(k) && g < 3; g++) {
+			char member[32], instance[4];
+			snprintf(member, sizeof(member), "group-%02d-%d", k, g);
+			snprintf(instance, sizeof(instance), "%d", g);
+			it_fleet_heartbeat_in_group(fleet, member, "sub-f", region, "g", instance,
+						    0);
+		}
 	}
 	pid_t a = it_sched_start(fleet, "a", settings, log_a, sizeof(log_a));
 	pid_t b = it_sched_start(fleet, "b", settings, log_b, sizeof(log_b));
@@ -67,10 +119,9 @@ static void test_failover(void **state)
 	 * transactions of their own before the stream starts. */
 	for (int k = 0; k < KEYS; k++) {
 		char req[33], name[16];
-		snprintf(host, sizeof(host), "host-%02d", k);
 		snprintf(region, sizeof(region), "r%02d", k);
 		snprintf(name, sizeof(name), "warm-%02d", k);
-		it_fleet_create(fleet, "sub-f", region, name, host, 600, 0, req);
+		create_for_key(fleet, k, name, 0, req);
 		it_status_t *s = it_fleet_answer(fleet, req, 120);
 		if (!s)
 			fail_msg("no answer to the warm-up create of %s; see %s and %s", region,
@@ -82,11 +133,8 @@ static void test_failover(void **state)
 	for (int round = 0; round < ROUNDS; round++) {
 		for (int k = 0; k < KEYS; k++)
 			for (int i = 0; i < PER_ROUND; i++, sent++) {
-				snprintf(host, sizeof(host), "host-%02d", k);
-				snprintf(region, sizeof(region), "r%02d", k);
 				snprintf(names[sent], sizeof(names[sent]), "c%04d", sent);
-				it_fleet_create(fleet, "sub-f", region, names[sent], host, 600, 0,
-						requests[sent]);
+				create_for_key(fleet, k, names[sent], i, requests[sent]);
 			}
 		it_fleet_flush(fleet);
 		if (round == ROUNDS / 2 - 1) {
@@ -139,6 +187,10 @@ static void test_failover(void **state)
 	assert_int_equal(starts, (size_t)admitted);
 	assert_true(admitted >= KEYS * QUOTA);	 /* the stream was admitted ... */
 	assert_true(CREATES - admitted >= KEYS); /* ... and the quota did bite */
+
+	size_t groups = it_check_instances_started(fleet, all, n);
+	fprintf(stderr, "%zu group captures admitted, each instance started once\n", groups);
+	assert_true(groups >= 10 * QUOTA);
 
 	it_check_quota_history(all, n, QUOTA);
 	free(all);
