@@ -949,8 +949,8 @@ static void test_group_restore_stop_dead(void **state)
 	sched_state_destroy(st);
 }
 
-static void send_alert(struct sched_state *st, const char *id, const char *target, int severity,
-		       int64_t now)
+static void send_rule_alert(struct sched_state *st, const char *rule, const char *id,
+			    const char *target, int severity, int64_t now)
 {
 	Fleetcap__V1__AlertEvent ev = FLEETCAP__V1__ALERT_EVENT__INIT;
 	uint8_t buf[512];
@@ -959,10 +959,42 @@ static void send_alert(struct sched_state *st, const char *id, const char *targe
 	ev.subscription = (char *)"sub-a";
 	ev.region = (char *)"westeurope";
 	ev.target = (char *)target;
-	ev.rule = (char *)"retransmits";
+	ev.rule = (char *)rule;
 	ev.severity = severity;
 	size_t len = fleetcap__v1__alert_event__pack(&ev, buf);
 	sched_state_apply(st, FC_TOPIC_ALERTS, 0, KEY, strlen(KEY), buf, len, now);
+}
+
+static void send_alert(struct sched_state *st, const char *id, const char *target, int severity,
+		       int64_t now)
+{
+	send_rule_alert(st, "retransmits", id, target, severity, now);
+}
+
+/* A rule whose capture targets group web (but instance 1): an alert from any
+ * host captures the group; another alert meanwhile adds nothing. */
+static void test_alert_group_rule(void **state)
+{
+	struct sched_state *st = new_state(10);
+	const int warning = FLEETCAP__V1__SEVERITY__SEVERITY_WARNING;
+	Fleetcap__V1__Job *jobs[8];
+	(void)state;
+
+	send_rule_alert(st, "web-wide", "a-1", "host-2", warning, T0);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->state, RUNNING);
+	assert_string_equal(s->target, "web");
+	assert_int_equal(s->n_instances, 2);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_int_equal(start_jobs(0, jobs, 8), 2);
+	assert_string_equal(jobs[0]->target, "host-1");
+	assert_string_equal(jobs[1]->target, "host-3");
+	for (int i = 0; i < 2; i++)
+		fleetcap__v1__job__free_unpacked(jobs[i], NULL);
+	size_t before = n_records;
+	send_rule_alert(st, "web-wide", "a-2", "host-3", warning, T0 + 1);
+	assert_int_equal(n_records, before);
+	sched_state_destroy(st);
 }
 
 static void test_alerts(void **state)
@@ -1034,7 +1066,9 @@ static int setup(void **state)
 	fputs("{\"rules\": [{\"name\": \"retransmits\", \"minSeverity\": \"Warning\",\n"
 	      " \"cooldownSeconds\": 60,\n"
 	      " \"capture\": {\"time-limit\": 30, \"filter\": [\"protocol=tcp\"],\n"
-	      "             \"file-path\": \"alerts/{name}.pcap\"}}]}\n",
+	      "             \"file-path\": \"alerts/{name}.pcap\"}},\n"
+	      " {\"name\": \"web-wide\", \"capture\": {\"target-group\": \"web\",\n"
+	      "  \"exclude\": \"1\", \"file-path\": \"alerts/{name}.pcap\"}}]}\n",
 	      f);
 	fclose(f);
 	rules = sched_alert_rules_load(path, &err);
@@ -1102,6 +1136,7 @@ int main(void)
 		cmocka_unit_test(test_leases_renewed_on_takeover),
 		cmocka_unit_test(test_alerts),
 		cmocka_unit_test(test_alert_names),
+		cmocka_unit_test(test_alert_group_rule),
 		cmocka_unit_test(test_rules_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
