@@ -307,7 +307,7 @@ int cli_list(int argc, char **argv)
 			json_array_append_new(arr, cli_status_json(l.items[i]));
 		cli_json_print(arr);
 	} else {
-		printf("%-24s %-16s %-24s %-9s %-20s %12s %14s\n", "NAME", "REGION", "TARGET",
+		printf("%-24s %-16s %-32s %-9s %-20s %12s %14s\n", "NAME", "REGION", "TARGET",
 		       "STATUS", "REASON", "PACKETS", "BYTES");
 		for (size_t i = 0; i < l.count; i++) {
 			const cli_status_t *s = l.items[i];
@@ -319,7 +319,7 @@ int cli_list(int argc, char **argv)
 					 s->n_instances);
 			else
 				snprintf(target, sizeof(target), "%s", s->target);
-			printf("%-24s %-16s %-24s %-9s %-20s %12llu %14llu\n", s->name, s->region,
+			printf("%-24s %-16s %-32s %-9s %-20s %12llu %14llu\n", s->name, s->region,
 			       target, fc_state_name(s->state), *reason ? reason : "-",
 			       (unsigned long long)(s->counters ? s->counters->packets : 0),
 			       (unsigned long long)(s->counters ? s->counters->bytes : 0));

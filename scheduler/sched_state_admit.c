@@ -322,6 +322,7 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 		e->instances = selected;
 		e->n_instances = n_selected;
 		selected = NULL;
+		n_selected = 0;
 		start_entry(st, k, e, now);
 	} else {
 		struct answer a = {.state = FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_QUEUED,
@@ -332,6 +333,8 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 		st->pending.queued++;
 		ss_emit_status(st, k, e, e->spec, &a, now);
 	}
+	/* A queued group capture is resolved again when it is admitted. */
+	ss_free_instances(selected, n_selected);
 	return;
 oom:
 	ss_lose(st, "out of memory admitting %s/%s", k->key, spec ? spec->name : "?");
@@ -339,7 +342,6 @@ oom:
 		e->spec_digest.len = 0;
 	ss_free_entry(e);
 done:
-	/* A queued group capture is resolved again when it is admitted. */
 	ss_free_instances(selected, n_selected);
 	fc_spec_free(spec);
 }

@@ -46,7 +46,7 @@ static int by_instance(const void *a, const void *b)
 
 void ss_free_instances(inst_t **items, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; items && i < n; i++)
 		protobuf_c_message_free_unpacked(&items[i]->base, NULL);
 	free(items);
 }

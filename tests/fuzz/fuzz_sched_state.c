@@ -1,6 +1,6 @@
 /*
  * The scheduler's state machine (sched_state*.c) fed arbitrary sequences of
- * inputs: create, stop and delete commands, alert events, capture reports of
+ * inputs: create (of a host or a group), stop and delete commands, alert events, capture reports of
  * the sessions it started, raw records of any bytes, timer ticks, batches
  * that commit or abort, and a replay of a partition from the committed
  * ledger (a failover). The input bytes are read as a program of such steps.
@@ -8,7 +8,7 @@
  * After each committed batch, on what a consumer of the topics would see:
  *   - no committed LedgerState has more active sessions than the quota;
  *   - no session gets a START job twice, and every active session of the
- *     committed ledger got exactly one;
+ *     committed ledger got exactly one (a group capture: each instance);
  *   - every InvalidRequest answer names a field.
  */
 #include <unistd.h>
@@ -78,6 +78,26 @@ static int target_check(void *opaque, const char *target, const char *sub, const
 		return 0;
 	snprintf(why, len, "no worker %s", target);
 	return -1;
+}
+
+/* Group "grp": instances 0-2 on host-0..host-2, in every key. */
+static size_t group_members(void *opaque, const char *group, const char *sub, const char *region,
+			    int64_t now_ms, int refresh, struct sched_member *out, size_t max)
+{
+	static const char *const ids[] = {"0", "1", "2"}, *const hosts[] = {"host-0", "host-1",
+									    "host-2"};
+	(void)opaque;
+	(void)sub;
+	(void)region;
+	(void)now_ms;
+	(void)refresh;
+	if (strcmp(group, "grp") != 0)
+		return 0;
+	for (size_t i = 0; i < 3 && i < max; i++) {
+		out[i].instance = ids[i];
+		out[i].host_id = hosts[i];
+	}
+	return 3;
 }
 
 static int alive_flag = 1;
@@ -183,9 +203,15 @@ static void commit(struct sched_state *st, int64_t now)
 		Fleetcap__V1__LedgerState *ls =
 			fleetcap__v1__ledger_state__unpack(NULL, ledger[k].len, ledger[k].value);
 		for (size_t a = 0; a < ls->n_active; a++) {
-			size_t s = session_index(ls->active[a]->session_id); /* may grow sessions */
-			FUZZ_REQUIRE(sessions[s].starts == 1, "active %s without a START",
-				     ls->active[a]->session_id);
+			const Fleetcap__V1__LedgerEntry *e = ls->active[a];
+			/* A group capture: each of its instances got its own START. */
+			for (size_t i = 0; i < (e->n_instances ? e->n_instances : 1); i++) {
+				const char *id = e->n_instances ? e->instances[i]->session_id
+								: e->session_id;
+				size_t s = session_index(id); /* may grow sessions */
+				FUZZ_REQUIRE(sessions[s].starts == 1, "active %s without a START",
+					     id);
+			}
 		}
 		fleetcap__v1__ledger_state__free_unpacked(ls, NULL);
 	}
@@ -244,6 +270,13 @@ static void step_command(struct sched_state *st, struct program *pr, int64_t now
 		fc_spec_set(spec, "subscription", sub, &errs);
 		fc_spec_set(spec, "region", region, &errs);
 		fc_spec_set(spec, "target", target, &errs);
+		if (flags & 32) { /* a group, narrowed by a scope of 0-2 ids */
+			static const char *const scopes[] = {"0", "1,2", "0,1,2", "3", "0,0"};
+			fc_spec_set(spec, "target-group", flags & 1 ? "none" : "grp", &errs);
+			if (flags & 64)
+				fc_spec_set(spec, flags & 128 ? "include" : "exclude",
+					    scopes[next(pr) % 5], &errs);
+		}
 		fc_spec_set(spec, "time-limit", time_limits[next(pr) % 5], &errs);
 		fc_spec_set(spec, "file-path", flags & 2 ? "../up.pcap" : "caps/x.pcap", &errs);
 		if (flags & 4)
@@ -363,6 +396,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.rules = rules,
 		.target_check = target_check,
 		.target_alive = target_alive,
+		.group_members = group_members,
 		.emit = emit,
 	};
 	struct program pr = {data, size};

@@ -266,6 +266,19 @@ static Fleetcap__V1__CaptureStatus *last_status(void)
 	return NULL;
 }
 
+/* The latest status of capture name (its key ends in "/name"). */
+static Fleetcap__V1__CaptureStatus *status_of(const char *name)
+{
+	for (size_t i = n_records; i-- > 0;) {
+		size_t kl = strlen(records[i].key), nl = strlen(name);
+		if (records[i].topic == FC_TOPIC_STATUS && records[i].value && kl > nl &&
+		    records[i].key[kl - nl - 1] == '/' && strcmp(records[i].key + kl - nl, name) == 0)
+			return fleetcap__v1__capture_status__unpack(NULL, records[i].len,
+								    records[i].value);
+	}
+	return NULL;
+}
+
 static Fleetcap__V1__Job *last_job(void)
 {
 	for (size_t i = n_records; i-- > 0;)
@@ -807,6 +820,15 @@ static void test_group_capture(void **state)
 	/* One session whatever its instance count. */
 	create(st, "h", "r2", T0 + 1);
 	expect_last(ERROR, E_QUOTA, "r2");
+	/* A group capture that waits is resolved again when admitted. */
+	struct fc_field_errors errs;
+	fc_spec_t *q = make_spec("q", "web", "60");
+	fc_field_errors_init(&errs);
+	assert_int_equal(fc_spec_set(q, "target-group", "web", &errs), 0);
+	assert_int_equal(fc_spec_set(q, "queue-timeout", "600", &errs), 0);
+	assert_int_equal(fc_spec_set(q, "include", "1", &errs), 0);
+	create_spec(st, q, "r3", T0 + 2);
+	expect_last(QUEUED, 0, "r3");
 
 	report(st, s0, R_STARTED, 1, T0 + 10);
 	final_report(st, s0, 0, "caps/0/x.pcap", T0 + 20);
@@ -820,7 +842,7 @@ static void test_group_capture(void **state)
 	assert_int_equal(sched_state_active_count(st, KEY), 1);
 
 	final_report(st, s2, 1, "caps/2/x.pcap", T0 + 30);
-	s = last_status();
+	s = status_of("g");
 	assert_string_equal(s->name, "g");
 	assert_int_equal(s->state, ERROR);
 	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED);
@@ -833,7 +855,12 @@ static void test_group_capture(void **state)
 	assert_int_equal(s->instances[0]->stop_reason,
 			 FLEETCAP__V1__STOP_REASON__STOP_REASON_TIME_EXCEEDED);
 	fleetcap__v1__capture_status__free_unpacked(s, NULL);
-	assert_int_equal(sched_state_active_count(st, KEY), 0);
+	/* The slot went to q: its one instance started. */
+	assert_int_equal(sched_state_active_count(st, KEY), 1);
+	Fleetcap__V1__Job *qj = last_job();
+	assert_string_equal(qj->target, "host-2");
+	assert_string_equal(qj->spec->name, "q");
+	fleetcap__v1__job__free_unpacked(qj, NULL);
 	/* A late duplicate of a final report changes nothing. */
 	size_t before = n_records;
 	final_report(st, s2, 1, "caps/2/x.pcap", T0 + 40);
