@@ -38,10 +38,13 @@ static int listed(char *const *items, size_t n, const char *s)
 	return 0;
 }
 
+/* By instance, then host: the choice between two claims of one instance is
+ * the same in every process. */
 static int by_instance(const void *a, const void *b)
 {
-	return strcmp(((const struct sched_member *)a)->instance,
-		      ((const struct sched_member *)b)->instance);
+	const struct sched_member *x = a, *y = b;
+	int c = strcmp(x->instance, y->instance);
+	return c ? c : strcmp(x->host_id, y->host_id);
 }
 
 void ss_free_instances(inst_t **items, size_t n)
@@ -91,7 +94,7 @@ static struct sched_member *members(struct sched_state *st, const struct sched_k
 	if (got > total)
 		got = total;
 	qsort(m, got, sizeof(*m), by_instance);
-	/* Two live workers that claim one instance id: the first wins. */
+	/* Two live workers that claim one instance id: the smaller host id wins. */
 	for (size_t i = 0; i < got; i++)
 		if (kept == 0 || strcmp(m[kept - 1].instance, m[i].instance) != 0)
 			m[kept++] = m[i];
