@@ -76,11 +76,15 @@ static void print_change(const struct cli_scope_args *a, struct quiet *q, const 
 	} else {
 		const char *reason = s->error ? fc_error_code_name(s->error)
 					      : fc_stop_reason_name(s->stop_reason);
-		printf("%s %s%s%s packets=%llu bytes=%llu%s\n", key, fc_state_name(s->state),
+		printf("%s %s%s%s packets=%llu bytes=%llu", key, fc_state_name(s->state),
 		       *reason ? " " : "", reason,
 		       (unsigned long long)(s->counters ? s->counters->packets : 0),
-		       (unsigned long long)(s->counters ? s->counters->bytes : 0),
-		       s->deleted ? " (deleted)" : "");
+		       (unsigned long long)(s->counters ? s->counters->bytes : 0));
+		/* A group capture: each instance's state, "instances=0:Running,2:Stopped". */
+		for (size_t i = 0; i < s->n_instances; i++)
+			printf("%s%s:%s", i ? "," : " instances=", s->instances[i]->instance,
+			       fc_state_name(s->instances[i]->state));
+		printf("%s\n", s->deleted ? " (deleted)" : "");
 	}
 	fflush(stdout);
 }
