@@ -1,6 +1,7 @@
 /* it_testhost: see it_testhost.h. */
 #define _GNU_SOURCE /* setns */
 #include "it_testhost.h"
+#include "it_packets.h"
 
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -116,4 +117,18 @@ int it_host_send(const struct it_host *h, int from_ns, const void *frame, size_t
 {
 	ssize_t n = send(from_ns ? h->ns_sock : h->root_sock, frame, len, 0);
 	return n == (ssize_t)len ? 0 : -1;
+}
+
+int it_host_send_udp(const struct it_host *host, int count, uint16_t dport)
+{
+	struct it_pkt p;
+	unsigned char frame[256];
+
+	if (it_pkt_set(&p, IT_PROTO_UDP, "198.18.0.2", "198.18.0.1", 40000, dport) != 0)
+		return -1;
+	size_t len = it_frame_build(&p, frame, sizeof(frame));
+	for (int i = 0; i < count; i++)
+		if (it_host_send(host, 1, frame, len) != 0)
+			return -1;
+	return 0;
 }

@@ -14,6 +14,8 @@
 #ifndef IT_TESTHOST_H
 #define IT_TESTHOST_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 struct it_host {
@@ -35,5 +37,9 @@ void it_host_destroy(struct it_host *host);
 
 /* Sends one Ethernet frame: from_ns = 1 sends from the namespace side. */
 int it_host_send(const struct it_host *host, int from_ns, const void *frame, size_t len);
+
+/* Sends count UDP frames from the test host (198.18.0.2:40000) to the root
+ * side (198.18.0.1:dport), out of the namespace; 0, or -1 on the first failure. */
+int it_host_send_udp(const struct it_host *host, int count, uint16_t dport);
 
 #endif

@@ -156,14 +156,7 @@ static int log_count(const char *path, const char *text)
 
 static void send_udp(int count, uint16_t dport)
 {
-	struct it_pkt p;
-	unsigned char frame[256];
-
-	/* From the test host (198.18.0.2) to the root side (198.18.0.1). */
-	it_pkt_set(&p, IT_PROTO_UDP, "198.18.0.2", "198.18.0.1", 40000, dport);
-	size_t len = it_frame_build(&p, frame, sizeof(frame));
-	for (int i = 0; i < count; i++)
-		assert_int_equal(it_host_send(&host, 1, frame, len), 0);
+	assert_int_equal(it_host_send_udp(&host, count, dport), 0);
 }
 
 static void file_sha256(const char *path, char hex[65], long *size)

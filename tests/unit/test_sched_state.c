@@ -272,7 +272,8 @@ static Fleetcap__V1__CaptureStatus *status_of(const char *name)
 	for (size_t i = n_records; i-- > 0;) {
 		size_t kl = strlen(records[i].key), nl = strlen(name);
 		if (records[i].topic == FC_TOPIC_STATUS && records[i].value && kl > nl &&
-		    records[i].key[kl - nl - 1] == '/' && strcmp(records[i].key + kl - nl, name) == 0)
+		    records[i].key[kl - nl - 1] == '/' &&
+		    strcmp(records[i].key + kl - nl, name) == 0)
 			return fleetcap__v1__capture_status__unpack(NULL, records[i].len,
 								    records[i].value);
 	}
@@ -305,6 +306,20 @@ static char *last_session(void)
 	char *id = strdup(job->session_id);
 	fleetcap__v1__job__free_unpacked(job, NULL);
 	return id;
+}
+
+/* Flushes and commits the batch; returns a copy of the ledger record it
+ * emitted (as a replay would read it), its length in *len. */
+static uint8_t *commit_and_keep_ledger(struct sched_state *st, int64_t now, size_t *len)
+{
+	sched_state_flush(st, now);
+	sched_state_commit(st);
+	struct record *ledger = &records[n_records - 1];
+	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
+	uint8_t *value = malloc(ledger->len ? ledger->len : 1);
+	memcpy(value, ledger->value, ledger->len);
+	*len = ledger->len;
+	return value;
 }
 
 #define RUNNING	   FLEETCAP__V1__CAPTURE_STATE__CAPTURE_STATE_RUNNING
@@ -672,13 +687,8 @@ static void test_leases_renewed_on_takeover(void **state)
 	(void)state;
 
 	create(st, "a", "r1", T0); /* time limit 60 s: lease until T0 + 70 s */
-	sched_state_flush(st, T0 + 1);
-	sched_state_commit(st);
-	struct record *ledger = &records[n_records - 1];
-	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
-	size_t len = ledger->len;
-	uint8_t *value = malloc(len);
-	memcpy(value, ledger->value, len);
+	size_t len;
+	uint8_t *value = commit_and_keep_ledger(st, T0 + 1, &len);
 	sched_state_destroy(st);
 
 	/* Taken over long after the lease ran out. */
@@ -925,13 +935,8 @@ static void test_group_restore_stop_dead(void **state)
 		sessions[i] = strdup(jobs[i]->session_id);
 		fleetcap__v1__job__free_unpacked(jobs[i], NULL);
 	}
-	sched_state_flush(st, T0 + 1);
-	sched_state_commit(st);
-	struct record *ledger = &records[n_records - 1];
-	assert_int_equal(ledger->topic, FC_TOPIC_LEDGER);
-	size_t len = ledger->len;
-	uint8_t *value = malloc(len);
-	memcpy(value, ledger->value, len);
+	size_t len;
+	uint8_t *value = commit_and_keep_ledger(st, T0 + 1, &len);
 	sched_state_destroy(st);
 
 	st = new_state(10);
