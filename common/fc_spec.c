@@ -33,15 +33,18 @@ int fc_spec_digest(const fc_spec_t *spec, uint8_t out[FC_SPEC_DIGEST_LEN])
 	/* Cast away const only to blank the secret while packing; restored below. */
 	fc_spec_t *s = (fc_spec_t *)spec;
 	char *sas = s->blob_sas;
+	Fleetcap__V1__SealedSecret *sealed = s->blob_sas_sealed;
 	size_t len;
 	uint8_t *buf;
 
 	s->blob_sas = (char *)"";
+	s->blob_sas_sealed = NULL; /* sealed afresh each time: never part of the digest */
 	len = protobuf_c_message_get_packed_size(&s->base);
 	buf = malloc(len ? len : 1);
 	if (buf)
 		protobuf_c_message_pack(&s->base, buf);
 	s->blob_sas = sas;
+	s->blob_sas_sealed = sealed;
 	if (!buf)
 		return -1;
 	SHA256(buf, len, out);

@@ -92,7 +92,7 @@ int fc_spec_add_filters_json(fc_spec_t *spec, const char *json, struct fc_field_
 int fc_spec_validate(const fc_spec_t *spec, enum fc_spec_mode mode, struct fc_field_errors *errs);
 
 /*
- * sha256 of spec packed with blob_sas cleared: two requests for the same
+ * sha256 of spec packed with blob_sas and blob_sas_sealed cleared: two requests for the same
  * capture have the same digest, whatever SAS token each carries. Packing is
  * deterministic (fields in number order), so the digest is stable across
  * processes of the same proto version.

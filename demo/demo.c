@@ -149,7 +149,11 @@ static int start_kafka(struct demo *d)
 
 static int configure(struct demo *d, struct fc_err *err)
 {
-	const char *sched[] = {"brokers",
+	char seal_key[1200];
+	snprintf(seal_key, sizeof(seal_key), "%s/scheduler-seal.key", d->state);
+	const char *sched[] = {"seal.key",
+			       seal_key,
+			       "brokers",
 			       d->brokers,
 			       "instance.id",
 			       "demo",

@@ -36,6 +36,11 @@ const struct fc_cfg_def sched_config_defs[] = {
 	 "input records per transaction"},
 	{"batch.ms", FC_CFG_INT, "5", 0, 10000, OFF(batch_ms), 0, NULL, 0,
 	 "how long a batch waits for more records after its first"},
+	{"seal.key", FC_CFG_STR, "", 0, 4096, OFF(seal_key), 0, NULL, 0,
+	 "file of the schedulers' X25519 key (PEM, mode 0600; made at first start when "
+	 "missing): SAS tokens are kept sealed for it in the ledger, so every instance needs "
+	 "the same file. Empty = a key in memory for this process only (a takeover then "
+	 "cannot send the SAS tokens of captures it did not admit)"},
 	{"tick.ms", FC_CFG_INT, "250", 10, 60000, OFF(tick_ms), 0, NULL, 0,
 	 "period of the lease and queue timers"},
 	FC_METRICS_CFG_DEFS(struct sched_config),

@@ -18,6 +18,7 @@ struct sched_config {
 	long long batch_max;
 	long long batch_ms;
 	long long tick_ms;
+	char *seal_key;
 	char *metrics_address;
 	long long metrics_port;
 	char *log_level;

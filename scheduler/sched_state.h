@@ -78,6 +78,12 @@ typedef size_t (*sched_group_fn)(void *opaque, const char *group, const char *su
 				 const char *region, int64_t now_ms, int refresh,
 				 struct sched_member *out, size_t max);
 
+/* 0 with host's X25519 public key (its heartbeat's seal_key) in out, or -1
+ * when host announces none. */
+typedef int (*sched_host_key_fn)(void *opaque, const char *host, uint8_t out[32]);
+
+struct fc_seal_key;
+
 struct sched_policy {
 	long long quota_default;
 	const struct fc_kv_list *quota_overrides; /* subscription → quota; borrowed */
@@ -87,6 +93,11 @@ struct sched_policy {
 	sched_target_fn target_check;
 	sched_alive_fn target_alive;  /* may be NULL; called with target_opaque */
 	sched_group_fn group_members; /* may be NULL: no group captures; target_opaque */
+	/* The schedulers' key: SAS tokens are kept sealed for it in the ledger and
+	 * sealed again for the worker's key (host_key) in each job. NULL: kept
+	 * in clear (tests that are not about secrets). Borrowed. */
+	const struct fc_seal_key *seal_key;
+	sched_host_key_fn host_key; /* target_opaque */
 	void *target_opaque;
 	sched_emit_fn emit;
 	void *emit_opaque;

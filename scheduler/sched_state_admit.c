@@ -130,9 +130,9 @@ static void start_entry(struct sched_state *st, struct sched_key *k, entry_t *e,
 	/* Until the worker says it started, the lease is the grace period. */
 	e->lease_deadline_ms = now + st->policy.lease_grace_ms;
 	if (e->n_instances)
-		ss_group_start(st, e, now);
+		ss_group_start(st, k, e, now);
 	else
-		ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
+		ss_emit_job(st, k, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
 	ss_emit_status(st, k, e, e->spec, &a, now);
 }
 
@@ -150,10 +150,13 @@ void ss_finish_entry(struct sched_state *st, struct sched_key *k, entry_t *e,
 	if (!e->deleted) {
 		ss_emit_status(st, k, e, e->spec, a, now);
 		if (remember) {
+			Fleetcap__V1__SealedSecret *sealed = e->spec->blob_sas_sealed;
 			ss_build_status(&final, k, e, e->spec, a, now);
 			e->spec->blob_sas = (char *)"";
+			e->spec->blob_sas_sealed = NULL;
 			remember_finished(st, k, e, &final, now);
 			e->spec->blob_sas = sas;
+			e->spec->blob_sas_sealed = sealed;
 		}
 	}
 	start_cooldown(st, k, e, now);
@@ -313,6 +316,9 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 		goto oom;
 	e->spec_digest.len = FC_SPEC_DIGEST_LEN;
 	memcpy(e->spec_digest.data, digest, FC_SPEC_DIGEST_LEN);
+	/* The ledger keeps the SAS token sealed for the schedulers' key. */
+	if (ss_secret_keep(st, k, spec) != 0)
+		goto oom;
 	e->spec = spec; /* now owned by the entry */
 	spec = NULL;
 	e->enqueued_time_ms = now;

@@ -26,7 +26,7 @@ static void stop_active(struct sched_state *st, entry_t *e, int reason, int64_t 
 	if (e->n_instances)
 		ss_group_stop(st, e, reason, now);
 	else
-		ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP, reason, now);
+		ss_emit_job(st, NULL, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP, reason, now);
 }
 
 static void stop_or_delete(struct sched_state *st, struct sched_key *k, const char *name,
@@ -207,7 +207,11 @@ static void apply_command(struct sched_state *st, int32_t partition, const char 
 	case FLEETCAP__V1__COMMAND_KIND__COMMAND_KIND_CREATE: {
 		struct fc_field_errors errs;
 		fc_field_errors_init(&errs);
-		if (fc_spec_validate(spec, FC_SPEC_FLEET, &errs) != 0) {
+		/* Only the scheduler seals: a create brings the token as given. */
+		if (spec->blob_sas_sealed)
+			fc_field_errors_add(&errs, "blob_sas_sealed",
+					    "set by the scheduler only: give blob_sas");
+		if (fc_spec_validate(spec, FC_SPEC_FLEET, &errs) != 0 || errs.count) {
 			ss_reject(st, k, spec, cmd->request_id,
 				  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
 				  errs.items[0].field, errs.items[0].message, now);

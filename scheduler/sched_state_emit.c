@@ -102,19 +102,22 @@ void ss_build_status(status_t *s, const struct sched_key *k, const entry_t *e,
 		s->counters = a->counters;
 }
 
-/* Emits the status; the spec's secret is blanked while packing. */
+/* Emits the status; the spec's secret (clear or sealed) is blanked while packing. */
 void ss_emit_status(struct sched_state *st, const struct sched_key *k, const entry_t *e,
 		    Fleetcap__V1__CaptureSpec *spec, const struct answer *a, int64_t now)
 {
 	char key[STATUS_KEY];
 	char *sas = spec->blob_sas;
+	Fleetcap__V1__SealedSecret *sealed = spec->blob_sas_sealed;
 	status_t s;
 
 	ss_build_status(&s, k, e, spec, a, now);
 	status_key(k, spec->name, key, sizeof(key));
 	spec->blob_sas = (char *)"";
+	spec->blob_sas_sealed = NULL;
 	ss_emit_message(st, FC_TOPIC_STATUS, -1, key, &s.base);
 	spec->blob_sas = sas;
+	spec->blob_sas_sealed = sealed;
 }
 
 void ss_emit_status_tombstone(struct sched_state *st, const struct sched_key *k, const char *name)
@@ -149,16 +152,29 @@ void ss_emit_kept_status(struct sched_state *st, const struct sched_key *k, stat
 
 /* ----------------------------------------------------------------- jobs */
 
-void ss_emit_job(struct sched_state *st, const entry_t *e, int kind, int stop_reason, int64_t now)
+void ss_emit_job(struct sched_state *st, const struct sched_key *k, const entry_t *e, int kind,
+		 int stop_reason, int64_t now)
 {
 	Fleetcap__V1__Job job = FLEETCAP__V1__JOB__INIT;
+	Fleetcap__V1__CaptureSpec *copy = NULL;
 
 	job.kind = kind;
 	job.session_id = e->session_id;
 	job.target = e->spec->target;
 	job.time_ms = now;
 	job.stop_reason = stop_reason;
-	if (kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START)
-		job.spec = e->spec; /* the worker needs the SAS: jobs carry it */
+	if (kind == FLEETCAP__V1__JOB_KIND__JOB_KIND_START) {
+		job.spec = e->spec;
+		/* The worker needs the SAS, sealed for it (sched_state_secret.c). */
+		if (e->spec->blob_sas_sealed) {
+			if (!(copy = ss_dup_message(&e->spec->base))) {
+				ss_lose(st, "out of memory starting %s", e->session_id);
+				return;
+			}
+			ss_secret_for_job(st, k, copy, e->spec->target, e->session_id);
+			job.spec = copy;
+		}
+	}
 	ss_emit_message(st, FC_TOPIC_JOBS, -1, e->spec->target, &job.base);
+	fc_spec_free(copy);
 }

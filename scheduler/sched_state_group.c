@@ -240,16 +240,33 @@ int ss_check_target(struct sched_state *st, const struct sched_key *k, const fc_
 		    int64_t now, inst_t ***out, size_t *n_out, char *field, size_t field_len,
 		    char *why, size_t why_len)
 {
-	if (spec->target_type == FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP)
-		return ss_group_select(st, k, spec, now, out, n_out, field, field_len, why,
+	int code;
+
+	if (spec->target_type == FLEETCAP__V1__TARGET_TYPE__TARGET_TYPE_GROUP) {
+		code = ss_group_select(st, k, spec, now, out, n_out, field, field_len, why,
 				       why_len);
+		/* Every selected worker must be able to receive the SAS token. */
+		for (size_t i = 0; code == 0 && i < *n_out; i++)
+			if (ss_secret_check(st, spec, (*out)[i]->host_id, why, why_len) != 0) {
+				ss_free_instances(*out, *n_out);
+				*out = NULL;
+				*n_out = 0;
+				snprintf(field, field_len, "blob_sas");
+				code = ERROR_CODE(INVALID_REQUEST);
+			}
+		return code;
+	}
 	*out = NULL;
 	*n_out = 0;
 	snprintf(field, field_len, "target");
-	return st->policy.target_check(st->policy.target_opaque, spec->target, k->ls->subscription,
-				       k->ls->region, now, why, why_len) == 0
-		       ? 0
-		       : ERROR_CODE(TARGET_NOT_FOUND);
+	if (st->policy.target_check(st->policy.target_opaque, spec->target, k->ls->subscription,
+				    k->ls->region, now, why, why_len) != 0)
+		return ERROR_CODE(TARGET_NOT_FOUND);
+	if (ss_secret_check(st, spec, spec->target, why, why_len) != 0) {
+		snprintf(field, field_len, "blob_sas");
+		return ERROR_CODE(INVALID_REQUEST);
+	}
+	return 0;
 }
 
 /* ----------------------------------------------------------------- jobs */
@@ -287,8 +304,9 @@ static fc_spec_t *instance_spec(const fc_spec_t *spec, const inst_t *in)
 	return c;
 }
 
-static void emit_instance_job(struct sched_state *st, const entry_t *e, const inst_t *in, int kind,
-			      int stop_reason, int64_t now)
+/* k: the capture's key, needed for a START only. */
+static void emit_instance_job(struct sched_state *st, const struct sched_key *k, const entry_t *e,
+			      const inst_t *in, int kind, int stop_reason, int64_t now)
 {
 	Fleetcap__V1__Job job = FLEETCAP__V1__JOB__INIT;
 	fc_spec_t *spec = NULL;
@@ -303,13 +321,16 @@ static void emit_instance_job(struct sched_state *st, const entry_t *e, const in
 			ss_lose(st, "out of memory starting %s", in->session_id);
 			return;
 		}
-		job.spec = spec; /* the worker needs the SAS: jobs carry it */
+		/* The worker needs the SAS, sealed for it; if that fails, the job
+		 * keeps what the worker cannot open, and its session fails saying so. */
+		ss_secret_for_job(st, k, spec, in->host_id, in->session_id);
+		job.spec = spec;
 	}
 	ss_emit_message(st, FC_TOPIC_JOBS, -1, in->host_id, &job.base);
 	fc_spec_free(spec);
 }
 
-void ss_group_start(struct sched_state *st, entry_t *e, int64_t now)
+void ss_group_start(struct sched_state *st, const struct sched_key *k, entry_t *e, int64_t now)
 {
 	for (size_t i = 0; i < e->n_instances; i++) {
 		inst_t *in = e->instances[i];
@@ -323,7 +344,7 @@ void ss_group_start(struct sched_state *st, entry_t *e, int64_t now)
 		}
 		snprintf(in->session_id, len, "%s/%s", e->session_id, in->instance);
 		in->state = CAPTURE_STATE(RUNNING);
-		emit_instance_job(st, e, in, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
+		emit_instance_job(st, k, e, in, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, 0, now);
 	}
 }
 
@@ -331,7 +352,7 @@ void ss_group_stop(struct sched_state *st, const entry_t *e, int stop_reason, in
 {
 	for (size_t i = 0; i < e->n_instances; i++)
 		if (!is_final(e->instances[i]))
-			emit_instance_job(st, e, e->instances[i],
+			emit_instance_job(st, NULL, e, e->instances[i],
 					  FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP, stop_reason, now);
 }
 
@@ -530,7 +551,7 @@ int ss_group_tick(struct sched_state *st, struct sched_key *k, size_t i, int64_t
 		FC_WARN("sched", "%s/%s: instance %s: %s: Error/AgentStopped", k->key,
 			e->spec->name, in->instance, why);
 		if (!e->stopping) /* in case the worker lives and is only silent */
-			emit_instance_job(st, e, in, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP,
+			emit_instance_job(st, k, e, in, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP,
 					  FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR, now);
 		end_instance(in, CAPTURE_STATE(ERROR), FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR,
 			     ERROR_CODE(AGENT_STOPPED), why);

@@ -114,9 +114,18 @@ void ss_group_report(struct sched_state *st, struct sched_key *k, size_t i,
 int ss_group_select(struct sched_state *st, const struct sched_key *k,
 		    const Fleetcap__V1__CaptureSpec *spec, int64_t now, inst_t ***out,
 		    size_t *n_out, char *field, size_t field_len, char *why, size_t why_len);
-void ss_group_start(struct sched_state *st, entry_t *e, int64_t now);
+void ss_group_start(struct sched_state *st, const struct sched_key *k, entry_t *e, int64_t now);
 void ss_group_stop(struct sched_state *st, const entry_t *e, int stop_reason, int64_t now);
 int ss_group_tick(struct sched_state *st, struct sched_key *k, size_t i, int64_t now);
+
+/* sched_state_secret.c */
+int ss_secret_check(const struct sched_state *st, const Fleetcap__V1__CaptureSpec *spec,
+		    const char *host, char *why, size_t len);
+int ss_secret_for_job(struct sched_state *st, const struct sched_key *k,
+		      Fleetcap__V1__CaptureSpec *job_spec, const char *host,
+		      const char *session_id);
+int ss_secret_keep(struct sched_state *st, const struct sched_key *k,
+		   Fleetcap__V1__CaptureSpec *spec);
 
 /* sched_state_tick.c */
 int ss_host_alive(const struct sched_state *st, const char *host_id, int64_t now);
@@ -129,7 +138,8 @@ void ss_apply_alert(struct sched_state *st, struct sched_key *k, const Fleetcap_
 void ss_build_status(status_t *s, const struct sched_key *k, const entry_t *e,
 		     const Fleetcap__V1__CaptureSpec *spec, const struct answer *a, int64_t now);
 void *ss_dup_message(const ProtobufCMessage *msg);
-void ss_emit_job(struct sched_state *st, const entry_t *e, int kind, int stop_reason, int64_t now);
+void ss_emit_job(struct sched_state *st, const struct sched_key *k, const entry_t *e, int kind,
+		 int stop_reason, int64_t now);
 void ss_emit_kept_status(struct sched_state *st, const struct sched_key *k, status_t *kept,
 			 const char *request_id, int rejected, const char *rejected_message,
 			 int64_t now);

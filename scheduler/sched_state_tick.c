@@ -81,7 +81,7 @@ static void tick_key(struct sched_state *st, struct sched_key *k, int64_t now)
 				   .request_id = e->request_id};
 		FC_WARN("sched", "%s/%s: lease expired: Error/AgentStopped", k->key, e->spec->name);
 		if (!e->stopping) /* in case the worker lives and is only silent */
-			ss_emit_job(st, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP,
+			ss_emit_job(st, k, e, FLEETCAP__V1__JOB_KIND__JOB_KIND_STOP,
 				    FLEETCAP__V1__STOP_REASON__STOP_REASON_ERROR, now);
 		ss_take(&ls->active, &ls->n_active, i);
 		ss_finish_entry(st, k, e, &a, 1, now);

@@ -259,3 +259,14 @@ size_t sched_workers_group(void *opaque, const char *group, const char *subscrip
 	}
 	return n;
 }
+
+int sched_workers_key(void *opaque, const char *host, uint8_t out[32])
+{
+	const struct sched_workers *w = opaque;
+	const struct host *h = find_host(w, host, strlen(host));
+
+	if (!h || !h->hb || h->hb->seal_key.len != 32)
+		return -1;
+	memcpy(out, h->hb->seal_key.data, 32);
+	return 0;
+}

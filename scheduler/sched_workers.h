@@ -48,6 +48,9 @@ size_t sched_workers_group(void *opaque, const char *group, const char *subscrip
 			   const char *region, int64_t now_ms, int refresh,
 			   struct sched_member *out, size_t max);
 
+/* A sched_host_key_fn: host's announced seal key; opaque is the table. */
+int sched_workers_key(void *opaque, const char *host, uint8_t out[32]);
+
 size_t sched_workers_count(const struct sched_workers *w);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "fc_kafka.h"
 #include "fc_log.h"
+#include "fc_seal.h"
 #include "sched_alerts.h"
 #include "sched_loop.h"
 #include "sched_metrics.h"
@@ -26,6 +27,7 @@ struct scheduler {
 	struct sched_state *state;
 	struct sched_loop *loop;
 	struct sched_metrics *metrics;
+	struct fc_seal_key *seal_key;
 	rd_kafka_t *ledger_reader;
 	char ledger_topic[FC_TOPIC_NAME_MAX + 1];
 };
@@ -148,6 +150,12 @@ static int start(struct scheduler *s, struct fc_err *err)
 	}
 	if (*c->alerts_rules && !(s->rules = sched_alert_rules_load(c->alerts_rules, err)))
 		return -1;
+	if (!(s->seal_key =
+		      *c->seal_key ? fc_seal_key_open(c->seal_key, err) : fc_seal_key_new(err)))
+		return -1;
+	if (!*c->seal_key)
+		FC_WARN("sched", "no seal.key: SAS tokens are sealed for a key of this process "
+				 "only; another instance cannot send those it did not admit");
 	if (fc_topic_name(c->topics_prefix, FC_TOPIC_LEDGER, s->ledger_topic,
 			  sizeof(s->ledger_topic)) != 0 ||
 	    fc_topic_name(c->topics_prefix, FC_TOPIC_WORKERS, workers_topic,
@@ -179,6 +187,8 @@ static int start(struct scheduler *s, struct fc_err *err)
 		.target_check = sched_workers_check,
 		.target_alive = sched_workers_alive,
 		.group_members = sched_workers_group,
+		.seal_key = s->seal_key,
+		.host_key = sched_workers_key,
 		.target_opaque = s->workers,
 		.emit = sched_loop_emit,
 	};
@@ -231,6 +241,7 @@ void scheduler_destroy(struct scheduler *s)
 	if (s->ledger_reader)
 		rd_kafka_destroy(s->ledger_reader);
 	sched_alert_rules_free(s->rules);
+	fc_seal_key_free(s->seal_key);
 	free(s);
 }
 

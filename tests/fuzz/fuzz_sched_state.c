@@ -1,19 +1,24 @@
 /*
  * The scheduler's state machine (sched_state*.c) fed arbitrary sequences of
- * inputs: create (of a host or a group), stop and delete commands, alert events, capture reports of
- * the sessions it started, raw records of any bytes, timer ticks, batches
- * that commit or abort, and a replay of a partition from the committed
- * ledger (a failover). The input bytes are read as a program of such steps.
+ * inputs: create (of a host or a group), stop and delete commands, alert
+ * events, capture reports of the sessions it started, raw records of any bytes, timer ticks,
+ * batches that commit or abort, and a replay of a partition from the committed ledger (a failover).
+ * The input bytes are read as a program of such steps.
  *
  * After each committed batch, on what a consumer of the topics would see:
  *   - no committed LedgerState has more active sessions than the quota;
  *   - no session gets a START job twice, and every active session of the
  *     committed ledger got exactly one (a group capture: each instance);
- *   - every InvalidRequest answer names a field.
+ *   - every InvalidRequest answer names a field;
+ *   - no record of any topic holds the SAS token in clear (it is sealed for
+ *     the schedulers' key in the ledger, and for the worker's in jobs).
  */
+#define _GNU_SOURCE /* memmem */
+#include <string.h>
 #include <unistd.h>
 
 #include "fc_kafka.h"
+#include "fc_seal.h"
 #include "fc_spec.h"
 #include "fleetcap.pb-c.h"
 #include "fuzz.h"
@@ -100,6 +105,18 @@ static size_t group_members(void *opaque, const char *group, const char *sub, co
 	return 3;
 }
 
+/* Keys: the schedulers', and the one every host-N announces. */
+static struct fc_seal_key *scheduler_key, *hosts_key;
+
+static int host_key(void *opaque, const char *host, uint8_t out[32])
+{
+	(void)opaque;
+	if (strncmp(host, "host-", 5) != 0)
+		return -1;
+	memcpy(out, fc_seal_key_public(hosts_key), FC_SEAL_KEY_LEN);
+	return 0;
+}
+
 static int alive_flag = 1;
 
 static int target_alive(void *opaque, const char *target, int64_t now_ms, int64_t grace_ms)
@@ -180,6 +197,8 @@ static void commit(struct sched_state *st, int64_t now)
 	sched_state_commit(st);
 	for (size_t i = 0; i < n_batch; i++) {
 		struct record *r = &batch[i];
+		FUZZ_REQUIRE(!r->value || !memmem(r->value, r->len, "SECRET", 6),
+			     "a %s record holds the SAS token in clear", fc_topic_suffix(r->topic));
 		if (r->topic == FC_TOPIC_STATUS && r->value)
 			check_status(r);
 		else if (r->topic == FC_TOPIC_LEDGER)
@@ -283,8 +302,11 @@ static void step_command(struct sched_state *st, struct program *pr, int64_t now
 			fc_spec_set(spec, "queue-timeout", "30", &errs);
 		if (flags & 8)
 			fc_spec_add_filter(spec, "protocol=udp,remote-port=53", &errs);
-		if (flags & 16)
+		if (flags & 16) {
+			fc_spec_set(spec, "blob-url", "https://acct.blob.core.windows.net/c/x.pcap",
+				    &errs);
 			fc_spec_set(spec, "blob-sas", "sv=1&sig=SECRET", &errs);
+		}
 		cmd.spec = spec;
 	}
 	apply(st, FC_TOPIC_COMMANDS, key_names[k], &cmd.base, now);
@@ -389,6 +411,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct fc_err err;
+	if (!scheduler_key) {
+		FUZZ_REQUIRE((scheduler_key = fc_seal_key_new(&err)), "%s", err.msg);
+		FUZZ_REQUIRE((hosts_key = fc_seal_key_new(&err)), "%s", err.msg);
+	}
 	struct sched_policy policy = {
 		.quota_default = QUOTA,
 		.lease_grace_ms = 30000,
@@ -397,6 +424,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.target_check = target_check,
 		.target_alive = target_alive,
 		.group_members = group_members,
+		.seal_key = scheduler_key,
+		.host_key = host_key,
 		.emit = emit,
 	};
 	struct program pr = {data, size};

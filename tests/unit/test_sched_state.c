@@ -4,6 +4,7 @@
  * stop, delete, leases, alerts), checked on the records it emits, plus
  * rollback of an aborted batch and restore from its own ledger records.
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fc_seal.h"
 #include "fc_spec.h"
 #include "sched_alerts.h"
 #include "sched_state.h"
@@ -155,6 +157,18 @@ static size_t group_members(void *opaque, const char *group, const char *sub, co
 	return n;
 }
 
+/* Seal keys: the schedulers', and host-1's (host-2 announces none). */
+static struct fc_seal_key *scheduler_key, *host1_key;
+
+static int host_key(void *opaque, const char *host, uint8_t out[32])
+{
+	(void)opaque;
+	if (!host1_key || strcmp(host, "host-1") != 0)
+		return -1;
+	memcpy(out, fc_seal_key_public(host1_key), FC_SEAL_KEY_LEN);
+	return 0;
+}
+
 static struct sched_state *new_state(long long quota)
 {
 	struct sched_policy policy = {
@@ -165,6 +179,8 @@ static struct sched_state *new_state(long long quota)
 		.target_check = target_check,
 		.target_alive = target_alive,
 		.group_members = group_members,
+		.seal_key = scheduler_key, /* NULL but in test_sealed_secrets */
+		.host_key = host_key,
 		.emit = emit,
 	};
 	clear_records();
@@ -981,6 +997,109 @@ static void test_group_restore_stop_dead(void **state)
 	sched_state_destroy(st);
 }
 
+/* Whether any record emitted so far holds text in its bytes. */
+static int emitted_contains(const char *text)
+{
+	for (size_t i = 0; i < n_records; i++)
+		if (records[i].value &&
+		    memmem(records[i].value, records[i].len, text, strlen(text)))
+			return 1;
+	return 0;
+}
+
+/*
+ * A SAS token is kept sealed for the schedulers' key in the ledger, sent
+ * sealed for host-1's key in its START job, and is in no record in clear;
+ * a worker without a key is refused the token at admission; another key
+ * cannot open the job's; a restored ledger still dispatches it.
+ */
+static void test_sealed_secrets(void **state)
+{
+	static const char token[] = "sv=2024&sig=TOPSECRETSIGNATURE";
+	struct fc_err err;
+	struct fc_field_errors errs;
+	char *plain;
+	(void)state;
+
+	scheduler_key = fc_seal_key_new(&err);
+	host1_key = fc_seal_key_new(&err);
+	struct fc_seal_key *stranger = fc_seal_key_new(&err);
+	struct sched_state *st = new_state(1);
+	fc_field_errors_init(&errs);
+
+	fc_spec_t *spec = make_spec("s1", "host-1", "60");
+	fc_spec_set(spec, "blob-url", "https://acct.blob.core.windows.net/caps/s1.pcap", &errs);
+	fc_spec_set(spec, "blob-sas", token, &errs);
+	create_spec(st, spec, "r1", T0);
+	expect_last(RUNNING, 0, "r1");
+	Fleetcap__V1__Job *job = last_job();
+	assert_string_equal(job->spec->blob_sas, "");
+	assert_non_null(job->spec->blob_sas_sealed);
+	assert_int_equal(
+		fc_seal_open(host1_key, job->session_id, job->spec->blob_sas_sealed, &plain, &err),
+		0);
+	assert_string_equal(plain, token);
+	free(plain);
+	assert_int_equal(
+		fc_seal_open(stranger, job->session_id, job->spec->blob_sas_sealed, &plain, &err),
+		-1);
+	assert_int_equal(fc_seal_open(host1_key, "another-session", job->spec->blob_sas_sealed,
+				      &plain, &err),
+			 -1);
+	char *session = strdup(job->session_id);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+
+	/* Queued behind s1, then restored from the ledger by a new instance. */
+	spec = make_spec("s2", "host-1", "60");
+	fc_spec_set(spec, "blob-url", "https://acct.blob.core.windows.net/caps/s2.pcap", &errs);
+	fc_spec_set(spec, "blob-sas", token, &errs);
+	fc_spec_set(spec, "queue-timeout", "600", &errs);
+	create_spec(st, spec, "r2", T0 + 1);
+	expect_last(QUEUED, 0, "r2");
+	size_t len;
+	uint8_t *ledger = commit_and_keep_ledger(st, T0 + 2, &len);
+	assert_false(emitted_contains("TOPSECRET"));
+	sched_state_destroy(st);
+	st = new_state(1);
+	assert_int_equal(sched_state_load(st, 0, KEY, ledger, len), 0);
+	free(ledger);
+	report(st, session, R_FINISHED, 1, T0 + 10);
+	job = last_job();
+	assert_string_equal(job->spec->name, "s2");
+	assert_int_equal(
+		fc_seal_open(host1_key, job->session_id, job->spec->blob_sas_sealed, &plain, &err),
+		0);
+	assert_string_equal(plain, token);
+	free(plain);
+	fleetcap__v1__job__free_unpacked(job, NULL);
+	free(session);
+
+	/* host-2 announces no key: the token is refused rather than sent in clear. */
+	spec = make_spec("s3", "host-2", "60");
+	fc_spec_set(spec, "blob-url", "https://acct.blob.core.windows.net/caps/s3.pcap", &errs);
+	fc_spec_set(spec, "blob-sas", token, &errs);
+	create_spec(st, spec, "r3", T0 + 20);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->error, E_INVALID);
+	assert_string_equal(s->error_field, "blob_sas");
+	assert_non_null(strstr(s->error_message, "host-2"));
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	/* A create must not bring a sealed value of its own. */
+	spec = make_spec("s4", "host-1", "60");
+	spec->blob_sas_sealed = fc_seal(fc_seal_key_public(scheduler_key), "x", "y", 1, &err);
+	create_spec(st, spec, "r4", T0 + 21);
+	s = last_status();
+	assert_string_equal(s->error_field, "blob_sas_sealed");
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	assert_false(emitted_contains("TOPSECRET"));
+
+	sched_state_destroy(st);
+	fc_seal_key_free(scheduler_key);
+	fc_seal_key_free(host1_key);
+	fc_seal_key_free(stranger);
+	scheduler_key = host1_key = NULL;
+}
+
 static void send_rule_alert(struct sched_state *st, const char *rule, const char *id,
 			    const char *target, int severity, int64_t now)
 {
@@ -1160,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_targets_and_invalid),
 		cmocka_unit_test(test_stop_delete_and_leases),
 		cmocka_unit_test(test_dead_worker),
+		cmocka_unit_test(test_sealed_secrets),
 		cmocka_unit_test(test_group_capture),
 		cmocka_unit_test(test_group_scope_refused),
 		cmocka_unit_test(test_group_restore_stop_dead),

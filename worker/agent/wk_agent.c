@@ -22,8 +22,28 @@
 #include "wk_journal.h"
 #include "wk_metrics.h"
 #include "wk_uploader.h"
+#include "fc_seal.h"
 #include "wk_session.h"
 #include "wk_agent_int.h"
+
+/* The key the scheduler seals this host's secrets for: kept in state.dir,
+ * so that jobs sealed before a restart still open after it. */
+static int open_seal_key(struct wk_agent *a, struct fc_err *err)
+{
+	char path[1100];
+
+	if (!*a->config->state_dir) {
+		FC_WARN("worker", "no state.dir: the seal key lives in memory, and a SAS token "
+				  "sealed before a restart will not open after it");
+		a->seal_key = fc_seal_key_new(err);
+	} else if (snprintf(path, sizeof(path), "%s/seal.key", a->config->state_dir) <
+		   (int)sizeof(path)) {
+		a->seal_key = fc_seal_key_open(path, err);
+	} else {
+		fc_err_set(err, FC_ERR_INVALID, "state.dir: too long");
+	}
+	return a->seal_key ? 0 : -1;
+}
 
 static void handle_job(struct wk_agent *a, const rd_kafka_message_t *m)
 {
@@ -226,6 +246,8 @@ struct wk_agent *wk_agent_new(const struct wk_config *config, struct fc_err *err
 		}
 	if (*config->state_dir && !(a->journal = wk_journal_open(config->state_dir, err)))
 		goto fail;
+	if (open_seal_key(a, err) != 0)
+		goto fail;
 	if (!(a->metrics = wk_metrics_new(config->metrics_address, config->metrics_port, err)))
 		goto fail;
 	if (!*config->state_dir)
@@ -263,6 +285,7 @@ void wk_agent_destroy(struct wk_agent *a)
 	}
 	sink_disk_close(a->root);
 	wk_journal_close(a->journal);
+	fc_seal_key_free(a->seal_key);
 	wk_metrics_free(a->metrics);
 	for (size_t i = 0; i < a->n_keys; i++)
 		azblob_key_clear(&a->keys[i]);

@@ -47,6 +47,9 @@ struct wk_agent {
 	int32_t partition;
 	int64_t started_ms;
 	struct wk_journal *journal; /* NULL without state.dir */
+	/* Opens the SAS tokens of this host's jobs (state.dir/seal.key, else in
+	 * memory); its public half goes out in every heartbeat. */
+	struct fc_seal_key *seal_key;
 	struct wk_metrics *metrics;
 	struct azblob_key *keys; /* blob.key.ACCOUNT, decoded */
 	size_t n_keys;
@@ -75,6 +78,11 @@ void agent_free_job(struct wk_job *job);
 int agent_launch(struct wk_agent *a, struct wk_job *job, void *(*fn)(void *));
 void *agent_run_resume(void *opaque);
 void agent_start_job(struct wk_agent *a, Fleetcap__V1__Job *msg);
+
+/* Opens spec's sealed SAS token (sealed for this host, bound to session_id)
+ * into spec->blob_sas, in memory only. 0 (also when there is none), or -1. */
+int agent_open_secret(struct wk_agent *a, const char *session_id, fc_spec_t *spec,
+		      struct fc_err *err);
 
 /* wk_agent_kafka.c */
 int agent_deliver(struct wk_agent *a, const char *key, const ProtobufCMessage *msg,

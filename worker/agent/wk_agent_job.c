@@ -21,6 +21,7 @@
 #include "wk_metrics.h"
 #include "wk_uploader.h"
 #include "wk_session.h"
+#include "fc_seal.h"
 #include "wk_agent_int.h"
 
 /* ------------------------------------------------------------ sessions */
@@ -77,8 +78,12 @@ static int start_uploader(struct wk_job *job, struct fc_err *err)
 /* Journals r (files not yet uploaded) and spec, so that a restart finishes
  * the upload instead of reporting the session interrupted. */
 static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureReport *r,
-			    const fc_spec_t *spec)
+			    fc_spec_t *spec)
 {
+	/* The journal keeps the SAS token as it came, sealed: opened again on resume. */
+	char *sas = spec->blob_sas;
+	if (spec->blob_sas_sealed)
+		spec->blob_sas = (char *)"";
 	size_t rlen = protobuf_c_message_get_packed_size(&r->base);
 	size_t slen = protobuf_c_message_get_packed_size(&spec->base);
 	uint8_t *rbuf = malloc(rlen + 1), *sbuf = malloc(slen + 1);
@@ -92,8 +97,24 @@ static void record_captured(struct wk_agent *a, const Fleetcap__V1__CaptureRepor
 				protobuf_c_message_pack(&spec->base, sbuf), &err) != 0)
 		FC_ERROR("worker", "session %s: a restart could not resume its upload: %s",
 			 r->session_id, err.msg);
+	spec->blob_sas = sas;
 	free(rbuf);
 	free(sbuf);
+}
+
+int agent_open_secret(struct wk_agent *a, const char *session_id, fc_spec_t *spec,
+		      struct fc_err *err)
+{
+	char *plain;
+
+	if (!spec->blob_sas_sealed)
+		return 0;
+	if (fc_seal_open(a->seal_key, session_id, spec->blob_sas_sealed, &plain, err) != 0)
+		return -1;
+	if (spec->blob_sas != protobuf_c_empty_string)
+		free(spec->blob_sas);
+	spec->blob_sas = plain; /* in memory only */
+	return 0;
 }
 
 /*
@@ -384,6 +405,15 @@ void agent_start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 	job->start_ms = 0;
 	fc_field_errors_init(&errs);
 	default_interfaces(a->config, job->spec);
+	if (agent_open_secret(a, job->session_id, job->spec, &err) != 0) {
+		snprintf(why, sizeof(why),
+			 "blob_sas: %s (was this host's state.dir/seal.key replaced after the job "
+			 "was made?)",
+			 err.msg);
+		agent_report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED, why);
+		agent_free_job(job);
+		return;
+	}
 	if (fc_spec_validate(job->spec, FC_SPEC_FLEET, &errs) != 0) {
 		agent_report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_CAPTURE_FAILED,
 				    fc_field_errors_format(&errs, why, sizeof(why)));

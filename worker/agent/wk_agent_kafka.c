@@ -21,6 +21,7 @@
 #include "wk_metrics.h"
 #include "wk_uploader.h"
 #include "wk_session.h"
+#include "fc_seal.h"
 #include "wk_agent_int.h"
 
 void agent_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -124,6 +125,8 @@ void agent_heartbeat(struct wk_agent *a)
 	hb.host_id = c->host_id;
 	hb.group = c->group;
 	hb.instance = *c->instance ? c->instance : c->host_id;
+	hb.seal_key.data = (uint8_t *)fc_seal_key_public(a->seal_key);
+	hb.seal_key.len = FC_SEAL_KEY_LEN;
 	hb.subscription = c->subscription;
 	hb.region = c->region;
 	hb.version = (char *)FLEETCAP_VERSION;

@@ -36,8 +36,15 @@ static struct wk_job *resumed_job(struct wk_agent *a, const struct wk_journal_en
 	job->start_ms = e->start_ms;
 	job->seq = UINT64_MAX / 4; /* its progress is newer than the first run's */
 	job->resume = fleetcap__v1__capture_report__unpack(NULL, report_len, agent_report);
-	if (with_spec)
-		job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec);
+	struct fc_err err;
+	if (with_spec &&
+	    (job->spec = fleetcap__v1__capture_spec__unpack(NULL, e->spec_len, e->spec)) &&
+	    agent_open_secret(a, e->session_id, job->spec, &err) != 0) {
+		FC_ERROR("worker", "session %s: its SAS token does not open: %s", e->session_id,
+			 err.msg);
+		agent_free_job(job);
+		return NULL;
+	}
 	if (!job->resume || (with_spec && !job->spec) || !job->resume->session_id ||
 	    !job->resume->subscription || !job->resume->region ||
 	    strcmp(job->resume->session_id, e->session_id) != 0) {
