@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /* it_fleet: scheduler test harness on the real broker; see it_fleet.h. */
 #include "it_fleet.h"
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "fc_kafka.h"
+#include "fc_seal.h"
 #include "it_env.h"
 
 /* A thread that keeps every record of one topic, unpacked, in an array of f. */
@@ -42,6 +44,7 @@ struct it_fleet {
 	Fleetcap__V1__CaptureReport **reports; /* every report in results */
 	size_t n_reports, cap_reports;
 	uint64_t counter;
+	struct fc_seal_key *seal_key; /* announced by every stand-in host */
 };
 
 static void die(const char *what)
@@ -259,6 +262,9 @@ struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int par
 	if (fc_topics_create(f->producer, prefix, partitions, it_replication(), 30000, &err) != 0)
 		die(err.msg);
 	pthread_mutex_init(&f->lock, NULL);
+	struct fc_err kerr;
+	if (!(f->seal_key = fc_seal_key_new(&kerr)))
+		die(kerr.msg);
 	f->running = 1;
 	keep(f, &f->statuses_kept, FC_TOPIC_STATUS, &fleetcap__v1__capture_status__descriptor,
 	     (void ***)&f->statuses, &f->n_statuses, &f->cap_statuses);
@@ -286,7 +292,54 @@ void it_fleet_stop(struct it_fleet *f)
 	free(f->statuses);
 	free(f->jobs);
 	pthread_mutex_destroy(&f->lock);
+	fc_seal_key_free(f->seal_key);
 	free(f);
+}
+
+const struct fc_seal_key *it_fleet_seal_key(const struct it_fleet *f)
+{
+	return f->seal_key;
+}
+
+int it_fleet_topic_holds(struct it_fleet *f, enum fc_topic topic, const char *text)
+{
+	struct fc_err err;
+	char errstr[256];
+	rd_kafka_conf_t *conf = fc_kafka_conf_new(f->brokers, NULL, &err);
+	int found = 0, eofs = 0;
+
+	if (!conf || fc_kafka_conf_set(conf, "group.id", "it-raw", &err) ||
+	    fc_kafka_conf_set(conf, "isolation.level", "read_uncommitted", &err) ||
+	    fc_kafka_conf_set(conf, "enable.partition.eof", "true", &err) ||
+	    fc_kafka_conf_set(conf, "enable.auto.commit", "false", &err))
+		die(err.msg);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		die(errstr);
+	int32_t n = fc_topic_partition_count(rk, f->topics[topic], 30000, &err);
+	if (n < 0)
+		die(err.msg);
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+	for (int32_t p = 0; p < n; p++)
+		rd_kafka_topic_partition_list_add(list, f->topics[topic], p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_assign(rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	for (int64_t until = fc_mono_ms() + 60000; eofs < n && fc_mono_ms() < until;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+		if (!m)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			eofs++;
+		else if (!m->err && m->payload && memmem(m->payload, m->len, text, strlen(text)))
+			found = 1;
+		rd_kafka_message_destroy(m);
+	}
+	if (eofs < n)
+		die("a raw topic was not read to its end within 60 s");
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return found;
 }
 
 void it_fleet_heartbeat(struct it_fleet *f, const char *host, const char *sub, const char *region,
@@ -310,6 +363,8 @@ void it_fleet_heartbeat_in_group(struct it_fleet *f, const char *host, const cha
 	hb.capacity = 100;
 	hb.time_ms = fc_wall_ms() - age_ms;
 	hb.interval_s = 10;
+	hb.seal_key.data = (uint8_t *)fc_seal_key_public(f->seal_key);
+	hb.seal_key.len = FC_SEAL_KEY_LEN;
 	produce(f, FC_TOPIC_WORKERS, host, &hb.base);
 	it_fleet_flush(f);
 }

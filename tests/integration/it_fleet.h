@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fc_kafka.h"
 #include "fleetcap.pb-c.h"
 
 typedef Fleetcap__V1__CaptureStatus it_status_t;
@@ -31,6 +32,14 @@ struct it_fleet;
 
 /* Creates the topics (partitions each) and starts the threads. */
 struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int partitions);
+/* The key every stand-in host announces in its heartbeats (jobs' secrets open with it). */
+struct fc_seal_key;
+const struct fc_seal_key *it_fleet_seal_key(const struct it_fleet *f);
+
+/* 1 when a record of topic, committed or not (read_uncommitted: aborted
+ * transactions too), holds text in its value bytes. */
+int it_fleet_topic_holds(struct it_fleet *f, enum fc_topic topic, const char *text);
+
 void it_fleet_stop(struct it_fleet *f);
 
 const char *it_fleet_prefix(const struct it_fleet *f);

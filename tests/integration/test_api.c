@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "it_env.h"
+#include "fc_seal.h"
 #include "it_fleet.h"
 #include "it_metrics.h"
 
@@ -759,19 +760,36 @@ static void test_sas_never_echoed(void **state)
 	call("POST", CAPS "/sas1/queryStatus", TOKEN_A, NULL, &h);
 	assert_null(strstr(h.body, "TopSecret"));
 	done(&h);
-	/* The job carries it to the worker. It was committed with the answer,
-	 * but the harness's reader may not have it yet. */
+	/* The job carries it to the worker, sealed for the worker's key. It
+	 * was committed with the answer, but the harness's reader may not have
+	 * it yet. */
 	for (int i = 0;
 	     i < 600 && !it_fleet_jobs(fleet, FLEETCAP__V1__JOB_KIND__JOB_KIND_START, "sas1"); i++)
 		usleep(100 * 1000);
 	Fleetcap__V1__Job **jobs;
 	size_t n = it_fleet_all_jobs(fleet, &jobs);
 	int carried = 0;
-	for (size_t i = 0; i < n; i++)
-		carried |= jobs[i]->spec && strcmp(jobs[i]->spec->name, "sas1") == 0 &&
-			   strstr(jobs[i]->spec->blob_sas, "TopSecret") != NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *plain = NULL;
+		struct fc_err err;
+		if (!jobs[i]->spec || strcmp(jobs[i]->spec->name, "sas1") != 0)
+			continue;
+		assert_string_equal(jobs[i]->spec->blob_sas, "");
+		assert_non_null(jobs[i]->spec->blob_sas_sealed);
+		if (fc_seal_open(it_fleet_seal_key(fleet), jobs[i]->session_id,
+				 jobs[i]->spec->blob_sas_sealed, &plain, &err) == 0)
+			carried |= strstr(plain, "TopSecret") != NULL;
+		free(plain);
+	}
 	free(jobs);
 	assert_true(carried);
+	/* No raw record of the topics a worker reads or writes holds it. */
+	static const enum fc_topic clean[] = {FC_TOPIC_JOBS, FC_TOPIC_LEDGER, FC_TOPIC_STATUS,
+					      FC_TOPIC_RESULTS, FC_TOPIC_WORKERS};
+	for (size_t t = 0; t < sizeof(clean) / sizeof(clean[0]); t++)
+		if (it_fleet_topic_holds(fleet, clean[t], "TopSecret"))
+			fail_msg("the raw %s topic holds the SAS signature in clear",
+				 fc_topic_suffix(clean[t]));
 	char cmd[300], out[32] = "";
 	snprintf(cmd, sizeof(cmd), "grep -c TopSecret %s", api_log);
 	FILE *p = popen(cmd, "r");

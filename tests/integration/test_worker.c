@@ -345,6 +345,81 @@ static void test_capture_to_blob(void **state)
  * (confluent-kafka, the schema compiled by protoc at start) finds t3's final
  * report with its blob URL and sha256, as the status says.
  */
+/* A capture of 1 s on real-1 uploading to container/caps/NAME.pcap, with sas
+ * (NULL: the worker's account key); its final status. */
+static it_status_t *capture_with_sas(const char *container, const char *name, const char *sas)
+{
+	Fleetcap__V1__CaptureSpec spec = FLEETCAP__V1__CAPTURE_SPEC__INIT;
+	char path[64], url[300], key[64], req[33];
+
+	snprintf(path, sizeof(path), "caps/%s.pcap", name);
+	snprintf(url, sizeof(url), "%s/%s/caps/%s.pcap", it_require_env("FLEETCAP_AZURITE"),
+		 container, name);
+	spec.name = (char *)name;
+	spec.subscription = (char *)"sub-w";
+	spec.region = (char *)"r1";
+	spec.target = (char *)"real-1";
+	spec.time_limit_s = 1;
+	spec.file_path = path;
+	spec.blob_url = url;
+	spec.blob_sas = (char *)(sas ? sas : "");
+	it_fleet_create_spec(fleet, &spec, req);
+	snprintf(key, sizeof(key), "sub-w/r1/%s", name);
+	it_status_t *s = NULL;
+	for (int i = 0; i < 240 && !(s && (s->state == STOPPED || s->state == ERROR)); i++) {
+		if (s)
+			fleetcap__v1__capture_status__free_unpacked(s, NULL);
+		s = it_fleet_wait_state(fleet, key, STOPPED, 1);
+		if (!s)
+			s = it_fleet_wait_state(fleet, key, ERROR, 0);
+	}
+	if (!s || (s->state != STOPPED && s->state != ERROR))
+		fail_msg("%s did not end; see %s", name, worker_log);
+	return s;
+}
+
+/*
+ * A SAS token travels to the worker sealed for its key, and the worker uses
+ * it: a read-only token fails the upload (the worker's account key would
+ * have succeeded), a cw token uploads. No raw record of jobs, ledger,
+ * status, results or workers holds its signature.
+ */
+static void test_sas_sealed_to_the_worker(void **state)
+{
+	char container[64], sas_r[256], sas_cw[256];
+	(void)state;
+
+	snprintf(container, sizeof(container), "wks-%ld", (long)getpid());
+	it_status_t *s = capture_with_sas(container, "sk0", NULL); /* creates the container */
+	assert_int_equal(s->state, STOPPED);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	it_azurite_sas(container, "r", sas_r, sizeof(sas_r));
+	s = capture_with_sas(container, "sk1", sas_r);
+	assert_int_equal(s->state, ERROR);
+	assert_int_equal(s->error, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED);
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	it_azurite_sas(container, "cw", sas_cw, sizeof(sas_cw));
+	s = capture_with_sas(container, "sk2", sas_cw);
+	if (s->state != STOPPED)
+		fail_msg("sk2: %s; see %s", s->error_message, worker_log);
+	assert_int_equal(s->n_files, 1);
+	assert_non_null(strstr(s->files[0]->blob_url, "/caps/sk2.pcap"));
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+
+	const char *sig = strstr(sas_cw, "sig=");
+	const char *sig_r = strstr(sas_r, "sig=");
+	assert_non_null(sig);
+	static const enum fc_topic clean[] = {FC_TOPIC_JOBS, FC_TOPIC_LEDGER, FC_TOPIC_STATUS,
+					      FC_TOPIC_RESULTS, FC_TOPIC_WORKERS};
+	for (size_t t = 0; t < sizeof(clean) / sizeof(clean[0]); t++)
+		if (it_fleet_topic_holds(fleet, clean[t], sig) ||
+		    it_fleet_topic_holds(fleet, clean[t], sig_r))
+			fail_msg("the raw %s topic holds a SAS signature in clear",
+				 fc_topic_suffix(clean[t]));
+	/* And the worker's journal keeps it sealed too. */
+	assert_int_not_equal(it_sh("grep -rqF '%s' %s/state", sig + 4, root), 0);
+}
+
 static void test_results_read_from_python(void **state)
 {
 	char brokers[300], prefix[96];
@@ -926,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_capture_to_time_limit),
 		cmocka_unit_test(test_stop_mid_capture),
 		cmocka_unit_test(test_capture_to_blob),
+		cmocka_unit_test(test_sas_sealed_to_the_worker),
 		cmocka_unit_test(test_results_read_from_python),
 		cmocka_unit_test(test_storage_down_during_upload),
 		cmocka_unit_test(test_ring_uploaded_file_by_file),
