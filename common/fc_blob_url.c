@@ -218,3 +218,47 @@ int fc_blob_sas_check(const char *sas, char *why, size_t why_len)
 		 "'?', '#' or spaces");
 	return -1;
 }
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+int fc_blob_url_allowed(const struct fc_blob_url *u, const char *endpoints, char *why,
+			size_t why_len)
+{
+	static const char *const clouds[] = {".blob.core.windows.net",
+					     ".blob.core.usgovcloudapi.net",
+					     ".blob.core.chinacloudapi.cn"};
+	char origin[300];
+
+	if (u->https)
+		for (size_t i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
+			if (ends_with(u->host, clouds[i]))
+				return 0;
+	if (u->port)
+		snprintf(origin, sizeof(origin), "%s://%s:%u", u->https ? "https" : "http", u->host,
+			 u->port);
+	else
+		snprintf(origin, sizeof(origin), "%s://%s", u->https ? "https" : "http", u->host);
+	for (const char *p = endpoints ? endpoints : ""; *p;) {
+		size_t n = strcspn(p, ",");
+		const char *item = p;
+		while (n && (*item == ' ' || *item == '\t'))
+			item++, n--;
+		while (n && (item[n - 1] == ' ' || item[n - 1] == '\t' || item[n - 1] == '/'))
+			n--;
+		if (n == strlen(origin) && strncasecmp(item, origin, n) == 0)
+			return 0;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	snprintf(why, why_len,
+		 "%s is not an allowed upload endpoint: expected https to *.blob.core.windows.net "
+		 "(or the US Government or China clouds), or an endpoint listed in the daemons' "
+		 "blob.endpoints",
+		 origin);
+	return -1;
+}

@@ -39,6 +39,18 @@ struct fc_blob_url {
 int fc_blob_url_parse(const char *url, struct fc_blob_url *out, char *why, size_t why_len);
 
 /*
+ * The upload endpoints a fleet daemon accepts: https to the public clouds'
+ * blob domains (*.blob.core.windows.net, *.blob.core.usgovcloudapi.net,
+ * *.blob.core.chinacloudapi.cn), and any origin listed in endpoints (the
+ * config key blob.endpoints: "scheme://host[:port]" items, comma-separated:
+ * an emulator, a private endpoint, a sovereign cloud; plain http only when
+ * listed so). Returns 0, or -1 with why naming the URL's origin and what is
+ * allowed. An account key or a SAS token is never sent anywhere else.
+ */
+int fc_blob_url_allowed(const struct fc_blob_url *u, const char *endpoints, char *why,
+			size_t why_len);
+
+/*
  * Checks the form of a SAS token (a query string with sig=, no '?', '#' or
  * white space). Returns 0, or -1 with why, which never quotes the token: it
  * is a secret.

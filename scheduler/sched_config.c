@@ -41,6 +41,10 @@ const struct fc_cfg_def sched_config_defs[] = {
 	 "missing): SAS tokens are kept sealed for it in the ledger, so every instance needs "
 	 "the same file. Empty = a key in memory for this process only (a takeover then "
 	 "cannot send the SAS tokens of captures it did not admit)"},
+	{"blob.endpoints", FC_CFG_STR, "", 0, 4096, OFF(blob_endpoints), 0, NULL, 0,
+	 "upload endpoints allowed besides https to the public clouds' blob domains: "
+	 "scheme://host[:port] items, comma-separated (an emulator, a private endpoint, a "
+	 "sovereign cloud); a create for any other blob_url is InvalidRequest"},
 	{"tick.ms", FC_CFG_INT, "250", 10, 60000, OFF(tick_ms), 0, NULL, 0,
 	 "period of the lease and queue timers"},
 	FC_METRICS_CFG_DEFS(struct sched_config),

@@ -19,6 +19,7 @@ struct sched_config {
 	long long batch_ms;
 	long long tick_ms;
 	char *seal_key;
+	char *blob_endpoints;
 	char *metrics_address;
 	long long metrics_port;
 	char *log_level;

@@ -98,6 +98,8 @@ struct sched_policy {
 	 * in clear (tests that are not about secrets). Borrowed. */
 	const struct fc_seal_key *seal_key;
 	sched_host_key_fn host_key; /* target_opaque */
+	/* blob.endpoints (fc_blob_url_allowed); NULL = the public clouds only. */
+	const char *blob_endpoints;
 	void *target_opaque;
 	sched_emit_fn emit;
 	void *emit_opaque;

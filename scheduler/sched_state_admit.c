@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "fc_blob_url.h"
 #include "fc_log.h"
 #include "fc_spec.h"
 #include "sched_alerts.h"
@@ -280,6 +281,15 @@ void ss_create(struct sched_state *st, struct sched_key *k, Fleetcap__V1__Captur
 			     : "a finished capture of this name exists with a different "
 			       "spec; delete it first or choose another name",
 			now);
+		goto done;
+	}
+	/* Uploads go to allowed endpoints only: refused here, not at upload time. */
+	struct fc_blob_url url;
+	if (*spec->blob_url && fc_blob_url_parse(spec->blob_url, &url, why, sizeof(why)) == 0 &&
+	    fc_blob_url_allowed(&url, st->policy.blob_endpoints, why, sizeof(why)) != 0) {
+		ss_reject(st, k, spec, request_id,
+			  FLEETCAP__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST, "blob_url", why,
+			  now);
 		goto done;
 	}
 	code = ss_check_target(st, k, spec, now, &selected, &n_selected, field, sizeof(field), why,

@@ -188,6 +188,7 @@ static int start(struct scheduler *s, struct fc_err *err)
 		.target_alive = sched_workers_alive,
 		.group_members = sched_workers_group,
 		.seal_key = s->seal_key,
+		.blob_endpoints = c->blob_endpoints,
 		.host_key = sched_workers_key,
 		.target_opaque = s->workers,
 		.emit = sched_loop_emit,

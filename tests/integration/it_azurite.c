@@ -134,7 +134,7 @@ int it_make_file(const char *path, uint64_t size, uint32_t seed)
 	return fclose(f);
 }
 
-static unsigned free_port(void)
+unsigned it_free_port(void)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
@@ -171,7 +171,7 @@ int it_azurite_start(struct it_azurite *a, const char *dir, unsigned port)
 				"start)\" first\n");
 		return -1;
 	}
-	a->port = port ? port : free_port();
+	a->port = port ? port : it_free_port();
 	snprintf(a->dir, sizeof(a->dir), "%s", dir);
 	snprintf(a->endpoint, sizeof(a->endpoint), "http://127.0.0.1:%u/%s", a->port,
 		 IT_AZURITE_ACCOUNT);

@@ -33,6 +33,9 @@ int it_file_sha256(const char *path, char hex[65]);
 /* Writes size bytes of a deterministic pattern (seeded) to path; 0 or -1. */
 int it_make_file(const char *path, uint64_t size, uint32_t seed);
 
+/* A TCP port of 127.0.0.1 free at the time of the call. */
+unsigned it_free_port(void);
+
 struct it_azurite {
 	pid_t pid;
 	unsigned port;

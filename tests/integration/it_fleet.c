@@ -45,6 +45,7 @@ struct it_fleet {
 	size_t n_reports, cap_reports;
 	uint64_t counter;
 	struct fc_seal_key *seal_key; /* announced by every stand-in host */
+	char endpoints[512];	      /* blob.endpoints beyond $FLEETCAP_AZURITE's */
 };
 
 static void die(const char *what)
@@ -294,6 +295,12 @@ void it_fleet_stop(struct it_fleet *f)
 	pthread_mutex_destroy(&f->lock);
 	fc_seal_key_free(f->seal_key);
 	free(f);
+}
+
+void it_fleet_allow_endpoint(struct it_fleet *f, const char *origin)
+{
+	size_t n = strlen(f->endpoints);
+	snprintf(f->endpoints + n, sizeof(f->endpoints) - n, "%s%s", n ? "," : "", origin);
 }
 
 const struct fc_seal_key *it_fleet_seal_key(const struct it_fleet *f)
@@ -596,7 +603,7 @@ static pid_t spawn(struct it_fleet *f, const char *const *wrapper, const char *b
 		   const char *first, const char *const *settings, const char *log_path)
 {
 	char *argv[80];
-	char x[3][320];
+	char x[4][1000];
 	size_t n = 0;
 	pid_t pid;
 
@@ -613,6 +620,18 @@ static pid_t spawn(struct it_fleet *f, const char *const *wrapper, const char *b
 		snprintf(x[2], sizeof(x[2]), "%s", first);
 		argv[n++] = (char *)"-X";
 		argv[n++] = x[2];
+	}
+	/* The scheduler and the worker upload only to allowed endpoints: the
+	 * test Azurite's origin, and those the test allowed. */
+	const char *base = strrchr(bin, '/');
+	base = base ? base + 1 : bin;
+	if (strcmp(base, "fleetcap-scheduler") == 0 || strcmp(base, "fleetcap-worker") == 0) {
+		const char *az = getenv("FLEETCAP_AZURITE"), *path = az ? strstr(az, "://") : NULL;
+		path = path ? strchr(path + 3, '/') : NULL;
+		snprintf(x[3], sizeof(x[3]), "blob.endpoints=%.*s%s%s", path ? (int)(path - az) : 0,
+			 path ? az : "", path && *f->endpoints ? "," : "", f->endpoints);
+		argv[n++] = (char *)"-X";
+		argv[n++] = x[3];
 	}
 	for (; settings && *settings && n < 76; settings++) {
 		argv[n++] = (char *)"-X";

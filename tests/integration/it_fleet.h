@@ -32,6 +32,10 @@ struct it_fleet;
 
 /* Creates the topics (partitions each) and starts the threads. */
 struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int partitions);
+/* Adds origin ("http://127.0.0.1:PORT") to the blob.endpoints of the
+ * schedulers and workers started afterwards (besides $FLEETCAP_AZURITE's). */
+void it_fleet_allow_endpoint(struct it_fleet *f, const char *origin);
+
 /* The key every stand-in host announces in its heartbeats (jobs' secrets open with it). */
 struct fc_seal_key;
 const struct fc_seal_key *it_fleet_seal_key(const struct it_fleet *f);

@@ -423,6 +423,14 @@ static void test_rejections(void **state)
 	     &h);
 	expect_error(&h, 400, "TargetNotFound", "properties.target");
 	done(&h);
+	/* An upload endpoint the scheduler does not allow: refused at admission. */
+	call("PUT", CAPS "/elsewhere", TOKEN_A,
+	     "{\"properties\":{\"target\":\"host-1\",\"storageLocation\":{\"filePath\":"
+	     "\"e.pcap\",\"storagePath\":\"https://acct.blob.attacker.example/caps/e.pcap\"}}}",
+	     &h);
+	expect_error(&h, 400, "InvalidRequest", "properties.storageLocation.storagePath");
+	assert_non_null(strstr(h.body, "not an allowed upload endpoint"));
+	done(&h);
 	/* sub-q's quota is 1. */
 	const char *q = "{\"properties\":{\"target\":\"host-q\",\"storageLocation\":{\"filePath\":"
 			"\"q.pcap\"}}}";

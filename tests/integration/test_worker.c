@@ -95,6 +95,12 @@ static int setup(void **state)
 	if (it_host_create(&host, "wk") != 0)
 		fail_msg("cannot create the test host (root is needed)");
 	fleet = it_fleet_start(brokers, prefix, 3);
+	/* The test's own Azurite (started when a test needs it) on a port the
+	 * daemons allow (blob.endpoints). */
+	char origin[64];
+	storage.port = it_free_port();
+	snprintf(origin, sizeof(origin), "http://127.0.0.1:%u", storage.port);
+	it_fleet_allow_endpoint(fleet, origin);
 	snprintf(root, sizeof(root), "/tmp/%scaptures", prefix);
 	mkdir(root, 0750);
 	/* The alert rule of test_alert_to_capture: UDP to the root side's port 5354. */
@@ -494,7 +500,7 @@ static void own_storage(void)
 	if (!storage.pid) {
 		snprintf(storage_dir, sizeof(storage_dir), "%s/azurite", root);
 		mkdir(storage_dir, 0700);
-		assert_int_equal(it_azurite_start(&storage, storage_dir, 0), 0);
+		assert_int_equal(it_azurite_start(&storage, storage_dir, storage.port), 0);
 	}
 }
 

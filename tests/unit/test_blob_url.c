@@ -96,12 +96,57 @@ static void test_refusals(void **state)
 	}
 }
 
+/* Where uploads may go: the public clouds over https, and listed origins only. */
+static void test_allowed_endpoints(void **state)
+{
+	static const struct {
+		const char *url, *endpoints;
+		int allowed;
+	} cases[] = {
+		{"https://acct.blob.core.windows.net/c1c/x.pcap", NULL, 1},
+		{"https://acct.BLOB.core.windows.net/c1c/x.pcap", "", 1},
+		{"https://acct.blob.core.usgovcloudapi.net/c1c/x.pcap", "", 1},
+		{"https://acct.blob.core.chinacloudapi.cn/c1c/x.pcap", "", 1},
+		/* A host that only looks like one. */
+		{"https://acct.blob.core.windows.net.evil.example/c1c/x.pcap", "", 0},
+		{"https://acct.blob.evil.example/c1c/x.pcap", "", 0},
+		{"https://acct.blob.evil.example/c1c/x.pcap", "https://acct.blob.evil.example", 1},
+		/* An emulator: its exact origin, scheme and port included. */
+		{"http://127.0.0.1:10000/devstoreaccount1/c1c/x.pcap", "", 0},
+		{"http://127.0.0.1:10000/devstoreaccount1/c1c/x.pcap", "http://127.0.0.1:10000", 1},
+		{"http://127.0.0.1:10000/devstoreaccount1/c1c/x.pcap",
+		 " https://a.example , http://127.0.0.1:10000/ ", 1},
+		{"http://127.0.0.1:10001/devstoreaccount1/c1c/x.pcap", "http://127.0.0.1:10000", 0},
+		{"http://127.0.0.1:10000/devstoreaccount1/c1c/x.pcap", "https://127.0.0.1:10000",
+		 0},
+		{"https://127.0.0.1:10000/devstoreaccount1/c1c/x.pcap", "http://127.0.0.1:10000",
+		 0},
+		{"http://localhost:10000/devstoreaccount1/c1c/x.pcap", "http://127.0.0.1:10000", 0},
+	};
+	struct fc_blob_url u;
+	char why[256];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (fc_blob_url_parse(cases[i].url, &u, why, sizeof(why)) != 0)
+			fail_msg("%s: %s", cases[i].url, why);
+		int got = fc_blob_url_allowed(&u, cases[i].endpoints, why, sizeof(why)) == 0;
+		if (got != cases[i].allowed)
+			fail_msg("%s with blob.endpoints \"%s\": %s", cases[i].url,
+				 cases[i].endpoints ? cases[i].endpoints : "(none)",
+				 got ? "allowed" : why);
+		if (!got)
+			assert_non_null(strstr(why, "blob.endpoints"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_azure_style),
 		cmocka_unit_test(test_emulator_style),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_allowed_endpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1100,6 +1100,36 @@ static void test_sealed_secrets(void **state)
 	scheduler_key = host1_key = NULL;
 }
 
+/* An upload endpoint outside the public clouds and blob.endpoints is refused
+ * at admission, naming blob_url; the same create to the cloud is admitted. */
+static void test_blob_endpoint_refused(void **state)
+{
+	struct sched_state *st = new_state(10);
+	struct fc_field_errors errs;
+	(void)state;
+
+	fc_field_errors_init(&errs);
+	fc_spec_t *spec = make_spec("e1", "host-1", "60");
+	fc_spec_set(spec, "blob-url", "https://acct.blob.attacker.example/caps/e1.pcap", &errs);
+	create_spec(st, spec, "r1", T0);
+	Fleetcap__V1__CaptureStatus *s = last_status();
+	assert_int_equal(s->error, E_INVALID);
+	assert_string_equal(s->error_field, "blob_url");
+	assert_non_null(strstr(s->error_message, "https://acct.blob.attacker.example"));
+	fleetcap__v1__capture_status__free_unpacked(s, NULL);
+	spec = make_spec("e2", "host-1", "60");
+	fc_spec_set(spec, "blob-url", "http://127.0.0.1:10000/devstoreaccount1/caps/e2.pcap",
+		    &errs);
+	create_spec(st, spec, "r2", T0 + 1);
+	expect_last(ERROR, E_INVALID, "r2"); /* an emulator, not listed */
+	assert_int_equal(count_topic(FC_TOPIC_JOBS), 0);
+	spec = make_spec("e3", "host-1", "60");
+	fc_spec_set(spec, "blob-url", "https://acct.blob.core.windows.net/caps/e3.pcap", &errs);
+	create_spec(st, spec, "r3", T0 + 2);
+	expect_last(RUNNING, 0, "r3");
+	sched_state_destroy(st);
+}
+
 static void send_rule_alert(struct sched_state *st, const char *rule, const char *id,
 			    const char *target, int severity, int64_t now)
 {
@@ -1280,6 +1310,7 @@ int main(void)
 		cmocka_unit_test(test_stop_delete_and_leases),
 		cmocka_unit_test(test_dead_worker),
 		cmocka_unit_test(test_sealed_secrets),
+		cmocka_unit_test(test_blob_endpoint_refused),
 		cmocka_unit_test(test_group_capture),
 		cmocka_unit_test(test_group_scope_refused),
 		cmocka_unit_test(test_group_restore_stop_dead),

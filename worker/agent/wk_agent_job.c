@@ -21,6 +21,7 @@
 #include "wk_metrics.h"
 #include "wk_uploader.h"
 #include "wk_session.h"
+#include "fc_blob_url.h"
 #include "fc_seal.h"
 #include "wk_agent_int.h"
 
@@ -431,6 +432,15 @@ void agent_start_job(struct wk_agent *a, Fleetcap__V1__Job *msg)
 	if (resolve_path(a, job, &dirfd, &err) != 0) {
 		agent_report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_LOCAL_FILE_FAILED,
 				    err.msg);
+		agent_free_job(job);
+		return;
+	}
+	struct fc_blob_url url;
+	if (*job->spec->blob_url &&
+	    (fc_blob_url_parse(job->spec->blob_url, &url, why, sizeof(why)) != 0 ||
+	     fc_blob_url_allowed(&url, a->config->blob_endpoints, why, sizeof(why)) != 0)) {
+		close(dirfd);
+		agent_report_failed(job, FLEETCAP__V1__ERROR_CODE__ERROR_CODE_STORAGE_FAILED, why);
 		agent_free_job(job);
 		return;
 	}

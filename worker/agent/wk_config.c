@@ -39,6 +39,10 @@ const struct fc_cfg_def wk_config_defs[] = {
 	FC_METRICS_CFG_DEFS(struct wk_config),
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
+	{"blob.endpoints", FC_CFG_STR, "", 0, 4096, OFF(blob_endpoints), 0, NULL, 0,
+	 "upload endpoints allowed besides https to the public clouds' blob domains: "
+	 "scheme://host[:port] items, comma-separated (an emulator, a private endpoint, a "
+	 "sovereign cloud); a job for any other blob_url fails before capturing"},
 	{"blob.key.", FC_CFG_MAP, NULL, 0, 0, OFF(blob_keys), FC_CFG_SECRET, NULL, FC_CFG_STR,
 	 "blob.key.ACCOUNT = base64 account key for SharedKey uploads to that account, used when a "
 	 "request brings no SAS token"},

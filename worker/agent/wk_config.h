@@ -14,6 +14,7 @@ struct wk_config {
 	char *interfaces; /* comma-separated; the default of a job that names none */
 	char *capture_root;
 	char *state_dir;
+	char *blob_endpoints; /* allowed besides the public clouds (fc_blob_url_allowed) */
 	long long sessions_max;
 	long long heartbeat_s;
 	long long progress_s;
