@@ -118,12 +118,25 @@ static int allows(const struct token *t, const char *subscription)
 	return strstr(t->subscriptions, needle) != NULL;
 }
 
+void api_auth_token_id(const struct api_auth *a, int token, char out[20])
+{
+	if (token < 0 || (unsigned)token >= a->count) {
+		snprintf(out, 20, "-");
+		return;
+	}
+	memcpy(out, "sha256:", 7);
+	for (int i = 0; i < 6; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", a->tokens[token].digest[i]);
+}
+
 enum api_auth_result api_auth_check(const struct api_auth *a, const char *authorization,
-				    const char *subscription)
+				    const char *subscription, int *token_index)
 {
 	unsigned char digest[SHA256_DIGEST_LENGTH];
 	const struct token *match = NULL;
 
+	if (token_index)
+		*token_index = -1;
 	if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
 		return API_AUTH_MISSING;
 	const char *token = authorization + 7;
@@ -138,5 +151,7 @@ enum api_auth_result api_auth_check(const struct api_auth *a, const char *author
 			match = &a->tokens[i];
 	if (!match)
 		return API_AUTH_UNKNOWN;
+	if (token_index)
+		*token_index = (int)(match - a->tokens);
 	return allows(match, subscription) ? API_AUTH_OK : API_AUTH_FORBIDDEN;
 }

@@ -27,9 +27,14 @@ enum api_auth_result {
 	API_AUTH_FORBIDDEN, /* a known token, another subscription: 403 */
 };
 
-/* Checks the Authorization header's value (NULL when absent) for subscription. */
+/* Checks the Authorization header's value (NULL when absent) for subscription;
+ * *token (may be NULL) gets the matching token's index, or -1. */
 enum api_auth_result api_auth_check(const struct api_auth *a, const char *authorization,
-				    const char *subscription);
+				    const char *subscription, int *token);
+
+/* A token's name for logs: "sha256:" and the first 12 hex digits of its
+ * SHA-256 (an operator finds it with sha256sum; the token cannot be had from it). */
+void api_auth_token_id(const struct api_auth *a, int token, char out[20]);
 
 /* The number of tokens loaded. */
 unsigned api_auth_count(const struct api_auth *a);

@@ -25,6 +25,10 @@ const struct fc_cfg_def api_config_defs[] = {
 	{"request.timeout.s", FC_CFG_INT, "10", 1, 3600, OFF(request_timeout_s), 0, NULL, 0,
 	 "a client must send a whole request (headers and body) within this many seconds of "
 	 "connecting or of its previous answer, else its connection is closed"},
+	{"rate.per_token", FC_CFG_INT, "20", 0, 100000, OFF(rate_per_token), 0, NULL, 0,
+	 "requests per second each token may make (0 = no limit); beyond, 429 with Retry-After"},
+	{"rate.burst", FC_CFG_INT, "40", 1, 1000000, OFF(rate_burst), 0, NULL, 0,
+	 "requests a token may make at once before rate.per_token applies"},
 	{"log.level", FC_CFG_STR, "info", 0, 16, OFF(log_level), 0, NULL, 0,
 	 "error, warn, info or debug"},
 	{"kafka.", FC_CFG_MAP, NULL, 0, 0, OFF(kafka), 0, NULL, FC_CFG_STR,

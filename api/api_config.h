@@ -14,6 +14,8 @@ struct api_config {
 	long long wait_ms;
 	long long connections_max;
 	long long request_timeout_s;
+	long long rate_per_token;
+	long long rate_burst;
 	char *log_level;
 	struct fc_kv_list kafka;
 };

@@ -85,6 +85,11 @@ static enum MHD_Result respond(struct MHD_Connection *c, int status, const char 
 		MHD_add_response_header(r, "Allow", res->allow);
 	if (res && res->challenge)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"fleetcap\"");
+	if (res && res->retry_after) {
+		char seconds[16];
+		snprintf(seconds, sizeof(seconds), "%u", res->retry_after);
+		MHD_add_response_header(r, "Retry-After", seconds);
+	}
 	ok = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return ok;

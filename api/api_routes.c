@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_auth.h"
+#include "api_rate.h"
 #include "api_workers.h"
 #include "fc_command.h"
 #include "fc_heartbeat.h"
@@ -23,6 +25,7 @@ struct route {
 	int n;
 	const char *sub, *region, *name, *action;
 	int workers; /* .../regions/R/workers */
+	int token;   /* the caller's token (api_auth), -1 before or without one */
 };
 
 static int parse(const char *path, struct route *r)
@@ -30,6 +33,7 @@ static int parse(const char *path, struct route *r)
 	char *save = NULL;
 
 	memset(r, 0, sizeof(*r));
+	r->token = -1;
 	if (strlen(path) >= sizeof(r->buf))
 		return -1;
 	snprintf(r->buf, sizeof(r->buf), "%s", path);
@@ -305,11 +309,32 @@ static int valid_api_version(const char *v)
 	return v[10] == '\0' || strcmp(v + 10, "-preview") == 0;
 }
 
+/* One line per request that changes something (create, stop, delete): who
+ * (the token's id, never the token), what, and the answer. */
+static void audit(const struct api_ctx *ctx, const struct api_request *req,
+		  const struct api_response *res, const struct route *r)
+{
+	char who[20];
+
+	if (strcmp(req->method, "PUT") != 0 && strcmp(req->method, "DELETE") != 0 &&
+	    strcmp(req->method, "POST") != 0)
+		return;
+	if (strcmp(req->method, "POST") == 0 && (!r->action || strcmp(r->action, "stop") != 0))
+		return; /* queryStatus reads */
+	api_auth_token_id(ctx->auth, r->token, who);
+	FC_INFO("audit",
+		"token=%s method=%s subscription=%.64s region=%.64s capture=%.80s%s%s -> %d", who,
+		req->method, r->n ? r->sub : "-", r->n ? r->region : "-", r->name ? r->name : "-",
+		r->action ? " action=" : "", r->action ? r->action : "", res->status);
+}
+
 void api_route(const struct api_ctx *ctx, const struct api_request *req, struct api_response *res)
 {
 	struct route r;
 
+	r.token = -1;
 	dispatch(ctx, req, res, &r);
+	audit(ctx, req, res, &r);
 	api_metrics_request(ctx->metrics, req->method, r.n ? route_name(&r, req->method) : "none",
 			    res->status);
 }
@@ -336,8 +361,16 @@ static void dispatch(const struct api_ctx *ctx, const struct api_request *req,
 		      req->api_version);
 		return;
 	}
-	switch (api_auth_check(ctx->auth, req->authorization, r->sub)) {
+	switch (api_auth_check(ctx->auth, req->authorization, r->sub, &rp->token)) {
 	case API_AUTH_OK:
+		if (api_rate_take(ctx->rate, (unsigned)rp->token, fc_mono_ms(),
+				  &res->retry_after) != 0) {
+			error(res, 429, "TooManyRequests", NULL,
+			      "this token's requests per second are over rate.per_token; retry "
+			      "after %u s",
+			      res->retry_after);
+			return;
+		}
 		break;
 	case API_AUTH_MISSING:
 		res->challenge = 1;

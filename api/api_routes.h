@@ -30,6 +30,7 @@ struct api_ctx {
 	struct api_workers *workers;
 	struct api_metrics *metrics; /* may be NULL */
 	struct api_auth *auth;
+	struct api_rate *rate; /* may be NULL: no limit */
 	struct api_send *send;
 	char commands_topic[FC_TOPIC_NAME_MAX + 1];
 	int wait_ms;
@@ -48,8 +49,9 @@ struct api_response {
 	int status;
 	char *body; /* JSON, malloc'd; NULL for none */
 	char location[640];
-	const char *allow; /* 405: the methods the route takes */
-	int challenge;	   /* 401: send WWW-Authenticate */
+	const char *allow;    /* 405: the methods the route takes */
+	int challenge;	      /* 401: send WWW-Authenticate */
+	unsigned retry_after; /* 429: seconds, sent as Retry-After */
 };
 
 /* 1 when path is one of the routes above (whatever the method). */

@@ -17,6 +17,7 @@
 #include "api_config.h"
 #include "api_http.h"
 #include "api_metrics.h"
+#include "api_rate.h"
 #include "api_routes.h"
 #include "api_workers.h"
 #include "fc_daemon.h"
@@ -48,6 +49,8 @@ static int run(struct api_config *c, struct fc_err *err)
 		return -1;
 	}
 	if (!(ctx.auth = api_auth_load(c->auth_tokens, err)) ||
+	    !(ctx.rate = api_rate_new(api_auth_count(ctx.auth), (double)c->rate_per_token,
+				      (double)c->rate_burst)) ||
 	    !(ctx.send = api_send_new(brokers, &c->kafka, err)) ||
 	    !(ctx.view = api_view_start(brokers, &c->kafka, status_topic, err)) ||
 	    !(ctx.workers = api_workers_start(brokers, &c->kafka, workers_topic, err)))
@@ -84,6 +87,7 @@ out:
 	api_view_stop(ctx.view);
 	api_send_free(ctx.send);
 	api_auth_free(ctx.auth);
+	api_rate_free(ctx.rate);
 	return rc;
 }
 

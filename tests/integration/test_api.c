@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 #include <curl/curl.h>
 #include <jansson.h>
 
@@ -44,7 +45,7 @@ struct http {
 	long status;
 	char *body;
 	size_t len;
-	char location[512], allow[128], www_auth[128];
+	char location[512], allow[128], www_auth[128], retry_after[32];
 	json_t *json;
 };
 
@@ -83,6 +84,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *opaque)
 	header_value(line, "Location", h->location, sizeof(h->location));
 	header_value(line, "Allow", h->allow, sizeof(h->allow));
 	header_value(line, "WWW-Authenticate", h->www_auth, sizeof(h->www_auth));
+	header_value(line, "Retry-After", h->retry_after, sizeof(h->retry_after));
 	return size * n;
 }
 
@@ -177,7 +179,13 @@ static int setup(void **state)
 	static const char *sched_settings[] = {"quota.sub-q=1", "lease.grace.s=60", NULL};
 	scheduler = it_sched_start(fleet, "one", sched_settings, sched_log, sizeof(sched_log));
 	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens_path);
-	const char *api_settings[] = {tokensx, "listen.port=0", "wait.ms=5000", NULL};
+	/* The tests call fast: test_rate_and_audit has its own API for the limit. */
+	const char *api_settings[] = {tokensx,
+				      "listen.port=0",
+				      "wait.ms=5000",
+				      "rate.per_token=100000",
+				      "rate.burst=100000",
+				      NULL};
 	api = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api", api_settings, api_log,
 			      sizeof(api_log));
 	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
@@ -806,6 +814,69 @@ static void test_sas_never_echoed(void **state)
 	assert_int_equal(atoi(out), 0);
 }
 
+/*
+ * Per-token limits: an API with rate.per_token 1 and rate.burst 3 answers a
+ * token's fourth request at once with 429 and Retry-After, while another
+ * token goes on. Audit: each mutating request made so far left one line
+ * naming the token by its SHA-256 prefix (never the token), what, and the
+ * answer.
+ */
+static void test_rate_and_audit(void **state)
+{
+	char tokensx[160], log[256], saved[128], url[128];
+	struct http h;
+	(void)state;
+
+	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens_path);
+	const char *settings[] = {tokensx, "listen.port=0", "rate.per_token=1", "rate.burst=3",
+				  NULL};
+	pid_t limited = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api-limited", settings, log,
+					sizeof(log));
+	if (it_sched_wait_log(log, "listening on", 120) != 0)
+		fail_msg("the second API did not start; see %s", log);
+	assert_int_equal(it_log_url(log, "listening on ", url, sizeof(url)), 0);
+	snprintf(saved, sizeof(saved), "%s", base);
+	snprintf(base, sizeof(base), "%s", url);
+	for (int i = 0; i < 3; i++) {
+		call("GET", CAPS, TOKEN_A, NULL, &h);
+		assert_int_equal(h.status, 200);
+		done(&h);
+	}
+	call("GET", CAPS, TOKEN_A, NULL, &h);
+	expect_error(&h, 429, "TooManyRequests", NULL);
+	assert_true(atoi(h.retry_after) >= 1);
+	done(&h);
+	call("GET", "/subscriptions/sub-b/regions/r1/packetCaptures", TOKEN_B, NULL, &h);
+	assert_int_equal(h.status, 200); /* its own bucket */
+	done(&h);
+	snprintf(base, sizeof(base), "%s", saved);
+	assert_int_equal(it_sched_stop(limited, SIGTERM), 0);
+
+	/* The main API's audit lines: the creates of test_create_read_list, by
+	 * TOKEN_A's id, and not one line with a token in it. */
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char id[20] = "sha256:", grep[512], out[64] = "";
+	SHA256((const unsigned char *)TOKEN_A, strlen(TOKEN_A), digest);
+	for (int i = 0; i < 6; i++)
+		snprintf(id + 7 + 2 * i, 3, "%02x", digest[i]);
+	snprintf(grep, sizeof(grep),
+		 "grep -c 'audit.*token=%s method=PUT subscription=sub-a region=r1 capture=web1 -> "
+		 "20' "
+		 "%s",
+		 id, api_log);
+	FILE *p = popen(grep, "r");
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	if (atoi(out) < 1)
+		fail_msg("no audit line for web1's create by %s in %s", id, api_log);
+	snprintf(grep, sizeof(grep), "grep audit %s | grep -c -e '%s' -e '%s' -e '%s'", api_log,
+		 TOKEN_A, TOKEN_B, TOKEN_ALL);
+	p = popen(grep, "r");
+	assert_non_null(fgets(out, sizeof(out), p));
+	pclose(p);
+	assert_int_equal(atoi(out), 0);
+}
+
 static void test_metrics(void **state)
 {
 	struct http h;
@@ -1102,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_routes_and_methods),
 		cmocka_unit_test(test_malformed_bodies),
 		cmocka_unit_test(test_sas_never_echoed),
+		cmocka_unit_test(test_rate_and_audit),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_openapi_routes),
 		cmocka_unit_test(test_abuse_thousand_idle_connections),
