@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "fc_blob_url.h"
 #include "fc_kafka.h"
 #include "fc_log.h"
 #include "fc_names.h"
+#include "fc_seal.h"
 #include "fc_spec.h"
 #include "sink_azblob.h"
 #include "sink_disk.h"
@@ -21,8 +23,6 @@
 #include "wk_metrics.h"
 #include "wk_uploader.h"
 #include "wk_session.h"
-#include "fc_blob_url.h"
-#include "fc_seal.h"
 #include "wk_agent_int.h"
 
 /* ------------------------------------------------------------ sessions */

@@ -14,6 +14,7 @@
 #include "fc_kafka.h"
 #include "fc_log.h"
 #include "fc_names.h"
+#include "fc_seal.h"
 #include "fc_spec.h"
 #include "sink_azblob.h"
 #include "sink_disk.h"
@@ -21,7 +22,6 @@
 #include "wk_metrics.h"
 #include "wk_uploader.h"
 #include "wk_session.h"
-#include "fc_seal.h"
 #include "wk_agent_int.h"
 
 void agent_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
