@@ -37,6 +37,9 @@ trap stop_services EXIT
 # start_services [--kafka VERSION] [--cluster]: a fresh set, exported here.
 start_services() {
 	stop_services
+	# The version of the previous start is exported: without this, a start
+	# with no --kafka would reuse it instead of the default.
+	unset FLEETCAP_KAFKA_VERSION
 	eval "$(bash scripts/services.sh start "$@" 2>>"$services_log")" || {
 		cat "$services_log" >&2
 		exit 1
