@@ -330,6 +330,8 @@ static rd_kafka_topic_partition_list_t *batch_offsets(const struct sched_loop *l
 	return list;
 }
 
+#define REWIND_MS 180000 /* how long a rewind may take before the instance exits */
+
 /* Seeks every assigned partition back to its committed offset. */
 static int rewind_to_committed(struct sched_loop *loop, struct fc_err *err)
 {
@@ -349,7 +351,24 @@ static int rewind_to_committed(struct sched_loop *loop, struct fc_err *err)
 	for (int i = 0; i < parts->cnt; i++)
 		if (parts->elems[i].offset < 0)
 			parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-	error = rd_kafka_seek_partitions(loop->consumer, parts, 30000);
+	/* A seek times out while a broker is paused or a leader moves (seen on
+	 * a three-node cluster with a broker SIGSTOPed): that passes, so the
+	 * seek is tried again for up to REWIND_MS before the instance gives up. */
+	int64_t deadline = fc_mono_ms() + REWIND_MS;
+	for (;;) {
+		rd_kafka_topic_partition_list_t *attempt =
+			rd_kafka_topic_partition_list_copy(parts);
+		error = rd_kafka_seek_partitions(loop->consumer, attempt, 30000);
+		rd_kafka_topic_partition_list_destroy(attempt);
+		if (!error || rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR__TIMED_OUT ||
+		    fc_mono_ms() >= deadline)
+			break;
+		FC_WARN("sched", "rewind to the committed offsets: %s: trying again",
+			rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		struct timespec pause = {0, 500 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 	rd_kafka_topic_partition_list_destroy(parts);
 	if (error) {
 		fc_err_set(err, FC_ERR_FATAL, "cannot rewind to the committed offsets: %s",
