@@ -19,9 +19,6 @@ enum {
  * a failed allocation, prints nothing). Every --json output goes through it. */
 void cli_json_print(json_t *o);
 
-/* Resolves the brokers: the --brokers value, else FLEETCAP_BROKERS, else NULL. */
-const char *cli_brokers(const char *option);
-
 /*
  * Prints one line per error to stderr, naming the option each field came
  * from ("--time-limit", "filter #2 remote-port"); file_path_option is how

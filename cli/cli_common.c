@@ -5,14 +5,6 @@
 
 #include "cli.h"
 
-const char *cli_brokers(const char *option)
-{
-	const char *env = getenv("FLEETCAP_BROKERS");
-	if (option && *option)
-		return option;
-	return env && *env ? env : NULL;
-}
-
 /* The option a spec field (as fc_spec_set and fc_spec_validate name it) came from. */
 static const struct {
 	const char *field;

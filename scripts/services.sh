@@ -4,6 +4,8 @@
 #     (3.9.x through kafka/pom-3.xml, 4.x through kafka/pom-4.xml; jars from
 #     Maven Central): one combined broker+controller node, or with --cluster
 #     three of them (replication factor 3, min.insync.replicas 2);
+#     with --secure its only client listener is SASL_SSL with SCRAM users
+#     and ACLs on (scripts/kafka-secure.sh);
 #   - Azurite's blob service, from the npm registry;
 # and fetches playwright-core (npm), which drives Debian's chromium in the
 # web page's test (FLEETCAP_PLAYWRIGHT, FLEETCAP_CHROMIUM), and a Python venv
@@ -11,7 +13,7 @@
 # Everything listens on free loopback ports. Downloads are cached in .cache/
 # (ignored by git) so a second start needs no network.
 #
-#   eval "$(scripts/services.sh start [--kafka VERSION] [--cluster])"
+#   eval "$(scripts/services.sh start [--kafka VERSION] [--cluster] [--secure])"
 #                                         # prints export lines
 #   scripts/services.sh stop              # leaves nothing running
 #   scripts/services.sh status
@@ -29,12 +31,16 @@ azurite_dir="$cache/azurite-3.37.0"
 run="$cache/services"
 kafka_version=${FLEETCAP_KAFKA_VERSION:-4.4.0}
 kafka_nodes=1
+kafka_secure=0
 azurite_version=3.37.0
 playwright_version=1.65.1
 playwright_dir="$cache/playwright-core-$playwright_version"
 
 log() { echo "services: $*" >&2; }
 die() { log "$*"; exit 1; }
+
+# shellcheck source=scripts/kafka-secure.sh
+. "$root/scripts/kafka-secure.sh"
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -129,15 +135,21 @@ write_node_config() {
 	dir="$run/kafka-$n"
 	read -r port cport <"$dir/ports"
 	local rf=$kafka_nodes isr=$((kafka_nodes > 1 ? 2 : 1))
+	local listeners
+	if [[ -f $run/kafka.secure ]]; then
+		listeners=$(secure_listener_props "$port" "$cport")
+	else
+		listeners="listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT"
+	fi
 	cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+$listeners
 log.dirs=$dir/data
 num.partitions=1
 default.replication.factor=$rf
@@ -167,7 +179,9 @@ start_node() {
 	setsid nohup java -Xmx512m -Xms256m -XX:+UseG1GC $(kafka_log_flags "$dir") \
 		-cp "$lib/*" kafka.Kafka "$dir/server.properties" >>"$dir/kafka.log" 2>&1 </dev/null &
 	echo $! >"$run/kafka-$n.pid"
-	if ! wait_until 120 "kafka node $n on 127.0.0.1:$port" kcat -L -m 2 -b "127.0.0.1:$port"; then
+	local kcat_x
+	mapfile -t kcat_x < <(kcat_args)
+	if ! wait_until 120 "kafka node $n on 127.0.0.1:$port" kcat "${kcat_x[@]}" -L -m 2 -b "127.0.0.1:$port"; then
 		tail -n 30 "$dir/kafka.log" >&2
 		return 1
 	fi
@@ -180,7 +194,7 @@ kafka_running() {
 }
 
 start_kafka() {
-	local want="$kafka_version nodes=$kafka_nodes"
+	local want="$kafka_version nodes=$kafka_nodes secure=$kafka_secure"
 	if kafka_running; then
 		[[ $(cat "$run/kafka.mode") == "$want" ]] ||
 			die "Kafka $(cat "$run/kafka.mode") is running; stop it before starting $want"
@@ -205,6 +219,13 @@ start_kafka() {
 	done
 	echo "$want" >"$run/kafka.mode"
 	echo "$brokers" >"$run/kafka.brokers"
+	rm -f "$run/kafka.secure"
+	local format_x=()
+	if ((kafka_secure)); then
+		secure_prepare
+		touch "$run/kafka.secure"
+		mapfile -t format_x < <(secure_format_args)
+	fi
 	local uuid dir
 	write_log_config "$run/kafka-1"
 	# shellcheck disable=SC2046
@@ -215,7 +236,7 @@ start_kafka() {
 		write_node_config "$n" "$voters"
 		# shellcheck disable=SC2046
 		java -cp "$lib/*" $(kafka_log_flags "$dir") kafka.tools.StorageTool \
-			format -t "$uuid" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+			format -t "$uuid" -c "$dir/server.properties" "${format_x[@]}" >"$dir/format.log" 2>&1 ||
 			die "kafka storage format of node $n failed: $(cat "$dir/format.log")"
 	done
 	# A node of a cluster answers metadata only once the quorum has a leader,
@@ -233,16 +254,22 @@ start_kafka() {
 		wait_until 120 "the cluster ($kafka_nodes brokers)" cluster_complete ||
 			die "Kafka's metadata did not list $kafka_nodes brokers within 120 s"
 	fi
+	if ((kafka_secure)); then
+		secure_grant_transactions "$brokers"
+	fi
 }
 
 cluster_complete() {
-	[[ $(kcat -L -m 2 -b "$(cat "$run/kafka.brokers")" | grep -c '^  broker ') -ge $kafka_nodes ]]
+	local kcat_x
+	mapfile -t kcat_x < <(kcat_args)
+	[[ $(kcat "${kcat_x[@]}" -L -m 2 -b "$(cat "$run/kafka.brokers")" | grep -c '^  broker ') -ge $kafka_nodes ]]
 }
 
 stop_kafka() {
 	local n
 	for n in 1 2 3; do stop_one "kafka-$n"; done
-	rm -f "$run/kafka.mode" "$run/kafka.brokers" "$run/kafka.lib"
+	rm -f "$run/kafka.mode" "$run/kafka.brokers" "$run/kafka.lib" "$run/kafka.secure"
+	rm -rf "$(secure_dir)"
 }
 
 start_azurite() {
@@ -323,10 +350,18 @@ fetch_python() {
 }
 
 print_exports() {
-	kafka_nodes=$(sed -n 's/.*nodes=//p' "$run/kafka.mode")
+	kafka_nodes=$(sed -n 's/.*nodes=\([0-9]*\).*/\1/p' "$run/kafka.mode")
 	echo "export FLEETCAP_BROKERS=$(cat "$run/kafka.brokers")"
 	echo "export FLEETCAP_KAFKA_VERSION=${kafka_version}"
 	echo "export FLEETCAP_KAFKA_NODES=$kafka_nodes"
+	# Secured: each role's credentials (ROLE.conf, in fleetcap's config
+	# syntax) and the test CA; the CLI reads the client role's.
+	if [[ -f $run/kafka.secure ]]; then
+		echo "export FLEETCAP_KAFKA_SECURE=$(secure_dir)"
+		echo "export FLEETCAP_CONFIG=$(secure_dir)/client.conf"
+	else
+		echo "unset FLEETCAP_KAFKA_SECURE FLEETCAP_CONFIG"
+	fi
 	# Node 1's process group, for tests that pause the single broker (SIGSTOP);
 	# every node's (in node id order), for the cluster's fault tests, which
 	# start a killed node again with "$FLEETCAP_SERVICES restart-node N".
@@ -342,7 +377,7 @@ print_exports() {
 }
 
 usage() {
-	echo "usage: $0 start [--kafka VERSION] [--cluster] | stop | status | restart-node N" >&2
+	echo "usage: $0 start [--kafka VERSION] [--cluster] [--secure] | stop | status | restart-node N" >&2
 	exit 2
 }
 
@@ -360,6 +395,10 @@ start)
 			;;
 		--cluster)
 			kafka_nodes=3
+			shift
+			;;
+		--secure)
+			kafka_secure=1
 			shift
 			;;
 		*) usage ;;

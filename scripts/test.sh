@@ -5,7 +5,9 @@
 # Azurite (scripts/services.sh), runs the unit tests, test_worker, test_demo
 # and test_wk_agent under ThreadSanitizer (any report fails the run), then
 # every test on the release build; then the integration tests again on Kafka
-# 3.9.1, and the fault tests (label "cluster") on a three-node Kafka 4.4.0
+# 3.9.1 secured (SASL_SSL with SCRAM-SHA-512 users and ACLs per role: every
+# daemon, the CLI and the tests' own clients log in as their role), and the
+# fault tests (label "cluster") on a three-node Kafka 4.4.0
 # cluster; and stops the services.
 # Exits with ctest's status; ctest's summary is the last thing printed.
 set -euo pipefail
@@ -44,8 +46,8 @@ start_services() {
 		cat "$services_log" >&2
 		exit 1
 	}
-	echo "Kafka $FLEETCAP_KAFKA_VERSION ($FLEETCAP_KAFKA_NODES node(s)) at $FLEETCAP_BROKERS," \
-		"Azurite at $FLEETCAP_AZURITE"
+	echo "Kafka $FLEETCAP_KAFKA_VERSION ($FLEETCAP_KAFKA_NODES node(s)) at $FLEETCAP_BROKERS" \
+		"${FLEETCAP_KAFKA_SECURE:+(SASL_SSL, ACLs) }Azurite at $FLEETCAP_AZURITE"
 }
 start_services
 
@@ -70,8 +72,8 @@ echo "ThreadSanitizer: no report"
 echo "== all tests"
 (cd "$build" && ctest --output-on-failure --timeout 600)
 
-echo "== integration tests on Kafka 3.9.1"
-start_services --kafka 3.9.1
+echo "== integration tests on Kafka 3.9.1, secured"
+start_services --kafka 3.9.1 --secure
 (cd "$build" && ctest --output-on-failure --timeout 600 -L integration)
 
 echo "== fault tests on a three-node Kafka 4.4.0 cluster"

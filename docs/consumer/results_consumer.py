@@ -11,7 +11,12 @@ size and sha256.
     python3 -m venv .venv && .venv/bin/pip install confluent-kafka==2.16.1 \
         grpcio-tools==1.85.1 protobuf==7.36.2
     .venv/bin/python docs/consumer/results_consumer.py --brokers 127.0.0.1:9092 \
-        --prefix fleetcap. --proto proto/fleetcap.proto [--name NAME] [--timeout S]
+        --prefix fleetcap. --proto proto/fleetcap.proto [--name NAME] [--timeout S] \
+        [-X security.protocol=SASL_SSL -X sasl.username=consumer ...]
+
+-X passes librdkafka properties, such as a secured cluster's credentials (the
+"consumer" role of "fleetcap topics acls": results and status, groups named
+PREFIX + "consumer-").
 
 Without --name it follows until Ctrl-C; with --name it exits 0 after that
 capture's first final report, 1 when none came within --timeout seconds.
@@ -67,17 +72,25 @@ def main():
     ap.add_argument("--proto", required=True, help="path to proto/fleetcap.proto")
     ap.add_argument("--name", help="stop after this capture's final report")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("-X", action="append", default=[], metavar="KEY=VALUE",
+                    help="a librdkafka property (credentials of a secured cluster)")
     args = ap.parse_args()
 
     pb = compile_schema(args.proto)
     final = {pb.REPORT_KIND_FINISHED, pb.REPORT_KIND_FAILED}
-    consumer = Consumer({
+    config = {
         "bootstrap.servers": args.brokers,
-        "group.id": f"results-consumer-{uuid.uuid4()}",
+        "group.id": f"{args.prefix}consumer-{uuid.uuid4()}",
         "auto.offset.reset": "earliest",
         "isolation.level": "read_committed",
         "enable.auto.commit": False,
-    })
+    }
+    for prop in args.X:
+        key, eq, value = prop.partition("=")
+        if not eq or not key:
+            sys.exit(f"results_consumer: -X \"{prop}\": expected KEY=VALUE")
+        config[key] = value
+    consumer = Consumer(config)
     consumer.subscribe([args.prefix + "results"])
     waited = 0.0
     try:

@@ -16,6 +16,7 @@
 #include "fc_kafka.h"
 #include "fc_seal.h"
 #include "it_env.h"
+#include "it_kafka.h"
 
 /* A thread that keeps every record of one topic, unpacked, in an array of f. */
 struct keeper {
@@ -98,7 +99,7 @@ void it_fleet_flush(struct it_fleet *f)
 static rd_kafka_t *reader_of(struct it_fleet *f, enum fc_topic topic)
 {
 	struct fc_err err;
-	rd_kafka_t *rk = fc_kafka_reader_new(f->brokers, NULL, &err);
+	rd_kafka_t *rk = fc_kafka_reader_new(f->brokers, it_kafka_props("admin"), &err);
 	int n;
 
 	if (!rk)
@@ -254,14 +255,15 @@ struct it_fleet *it_fleet_start(const char *brokers, const char *prefix, int par
 	snprintf(f->prefix, sizeof(f->prefix), "%s", prefix);
 	for (int t = 0; t < FC_TOPIC_COUNT; t++)
 		fc_topic_name(prefix, (enum fc_topic)t, f->topics[t], sizeof(f->topics[t]));
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(brokers, NULL, &err);
-	if (!conf || fc_kafka_conf_set(conf, "enable.idempotence", "true", &err) ||
+	rd_kafka_conf_t *conf = it_kafka_conf(brokers, "admin");
+	if (fc_kafka_conf_set(conf, "enable.idempotence", "true", &err) ||
 	    fc_kafka_conf_set(conf, "linger.ms", "1", &err))
 		die(err.msg);
 	if (!(f->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
 		die(errstr);
 	if (fc_topics_create(f->producer, prefix, partitions, it_replication(), 30000, &err) != 0)
 		die(err.msg);
+	it_kafka_grant(f->producer, prefix);
 	pthread_mutex_init(&f->lock, NULL);
 	struct fc_err kerr;
 	if (!(f->seal_key = fc_seal_key_new(&kerr)))
@@ -312,10 +314,10 @@ int it_fleet_topic_holds(struct it_fleet *f, enum fc_topic topic, const char *te
 {
 	struct fc_err err;
 	char errstr[256];
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(f->brokers, NULL, &err);
+	rd_kafka_conf_t *conf = it_kafka_conf(f->brokers, "admin");
 	int found = 0, eofs = 0;
 
-	if (!conf || fc_kafka_conf_set(conf, "group.id", "it-raw", &err) ||
+	if (fc_kafka_conf_set(conf, "group.id", "it-raw", &err) ||
 	    fc_kafka_conf_set(conf, "isolation.level", "read_uncommitted", &err) ||
 	    fc_kafka_conf_set(conf, "enable.partition.eof", "true", &err) ||
 	    fc_kafka_conf_set(conf, "enable.auto.commit", "false", &err))
@@ -583,7 +585,7 @@ void it_fleet_read_ledger(struct it_fleet *f,
 {
 	struct fc_err err;
 	struct ledger_cb cb = {fn, opaque};
-	rd_kafka_t *rk = fc_kafka_reader_new(f->brokers, NULL, &err);
+	rd_kafka_t *rk = fc_kafka_reader_new(f->brokers, it_kafka_props("admin"), &err);
 	int n = rk ? fc_topic_partition_count(rk, f->topics[FC_TOPIC_LEDGER], 30000, &err) : -1;
 	int32_t parts[256];
 
@@ -602,7 +604,7 @@ void it_fleet_read_ledger(struct it_fleet *f,
 static pid_t spawn(struct it_fleet *f, const char *const *wrapper, const char *bin,
 		   const char *first, const char *const *settings, const char *log_path)
 {
-	char *argv[80];
+	char *argv[100];
 	char x[4][1000];
 	size_t n = 0;
 	pid_t pid;
@@ -633,7 +635,16 @@ static pid_t spawn(struct it_fleet *f, const char *const *wrapper, const char *b
 		argv[n++] = (char *)"-X";
 		argv[n++] = x[3];
 	}
-	for (; settings && *settings && n < 76; settings++) {
+	/* Secured services: the daemon's role's credentials. */
+	const char *role = strcmp(base, "fleetcap-scheduler") == 0 ? "scheduler"
+			   : strcmp(base, "fleetcap-worker") == 0  ? "worker"
+			   : strcmp(base, "fleetcap-api") == 0	   ? "client"
+								   : NULL;
+	for (const char *const *k = role ? it_kafka_settings(role) : NULL; k && *k && n < 60; k++) {
+		argv[n++] = (char *)"-X";
+		argv[n++] = (char *)*k;
+	}
+	for (; settings && *settings && n < 96; settings++) {
 		argv[n++] = (char *)"-X";
 		argv[n++] = (char *)*settings;
 	}

@@ -46,6 +46,7 @@
 #include "it_checks.h"
 #include "it_cluster.h"
 #include "it_env.h"
+#include "it_kafka.h"
 #include "it_fleet.h"
 #include "it_testhost.h"
 
@@ -340,7 +341,6 @@ static void test_faults(void **state)
 static int setup(void **state)
 {
 	char prefix[64], errstr[512], rootx[160], statex[160];
-	struct fc_err err;
 	static const char *sched_settings[] = {"quota.default=2", "lease.grace.s=60", "tick.ms=100",
 					       "metrics.port=0", NULL};
 	(void)state;
@@ -348,9 +348,9 @@ static int setup(void **state)
 	it_unique(prefix, sizeof(prefix), "it-cluster-");
 	strcat(prefix, ".");
 	const char *brokers = it_require_env("FLEETCAP_BROKERS");
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(brokers, NULL, &err);
-	if (!conf || !(meta = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
-		fail_msg("no metadata client: %s", conf ? errstr : err.msg);
+	rd_kafka_conf_t *conf = it_kafka_conf(brokers, "admin");
+	if (!(meta = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))))
+		fail_msg("no metadata client: %s", errstr);
 	fleet = it_fleet_start(brokers, prefix, PARTITIONS);
 	it_fleet_auto_finish(fleet, 1);
 	pthread_create(&heartbeats, NULL, heartbeats_main, NULL);

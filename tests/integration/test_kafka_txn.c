@@ -16,6 +16,7 @@
 #include "fc_kafka.h"
 #include "fc_spec.h"
 #include "it_env.h"
+#include "it_kafka.h"
 
 #define PARTITIONS 3
 #define QUOTA_KEY  "sub-a/westeurope"
@@ -27,10 +28,8 @@ static rd_kafka_t *new_client(rd_kafka_type_t type, const char *const *props)
 {
 	struct fc_err err;
 	char errstr[512];
-	rd_kafka_conf_t *conf = fc_kafka_conf_new(brokers, NULL, &err);
+	rd_kafka_conf_t *conf = it_kafka_conf(brokers, "admin");
 
-	if (!conf)
-		fail_msg("%s", err.msg);
 	for (; props && *props; props += 2)
 		if (fc_kafka_conf_set(conf, props[0], props[1], &err) != 0)
 			fail_msg("%s", err.msg);

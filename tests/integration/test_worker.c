@@ -38,6 +38,7 @@
 #include "it_azurite.h"
 #include "it_env.h"
 #include "it_fleet.h"
+#include "it_kafka.h"
 #include "it_metrics.h"
 #include "it_packets.h"
 #include "it_proc.h"
@@ -437,19 +438,26 @@ static void test_results_read_from_python(void **state)
 		fail_msg("test_capture_to_blob did not run first");
 	snprintf(brokers, sizeof(brokers), "%s", it_require_env("FLEETCAP_BROKERS"));
 	snprintf(prefix, sizeof(prefix), "%s", it_fleet_prefix(fleet));
-	char *argv[] = {(char *)python,
-			FLEETCAP_SOURCE_DIR "/docs/consumer/results_consumer.py",
-			"--brokers",
-			brokers,
-			"--prefix",
-			prefix,
-			"--proto",
-			FLEETCAP_SOURCE_DIR "/proto/fleetcap.proto",
-			"--name",
-			"t3",
-			"--timeout",
-			"120",
-			NULL};
+	char *argv[40] = {(char *)python,
+			  FLEETCAP_SOURCE_DIR "/docs/consumer/results_consumer.py",
+			  "--brokers",
+			  brokers,
+			  "--prefix",
+			  prefix,
+			  "--proto",
+			  FLEETCAP_SOURCE_DIR "/proto/fleetcap.proto",
+			  "--name",
+			  "t3",
+			  "--timeout",
+			  "120",
+			  NULL};
+	/* Secured services: the consumer role's credentials ("kafka.K=V"). */
+	size_t n = 12;
+	for (const char *const *k = it_kafka_settings("consumer"); *k && n < 38; k++) {
+		argv[n++] = (char *)"-X";
+		argv[n++] = (char *)*k + strlen("kafka.");
+	}
+	argv[n] = NULL;
 	assert_int_equal(it_proc_start(&p, argv), 0);
 	int rc = it_proc_wait(&p);
 	if (rc != 0)
