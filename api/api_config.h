@@ -11,6 +11,7 @@ struct api_config {
 	long long listen_port;
 	char *auth_tokens;
 	char *web_root;
+	char *tls_cert, *tls_key;
 	long long wait_ms;
 	long long connections_max;
 	long long request_timeout_s;

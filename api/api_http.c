@@ -18,6 +18,7 @@
 
 #include <microhttpd.h>
 
+#include "api_tls.h"
 #include "fc_log.h"
 
 #define BODY_MAX (64 * 1024)
@@ -385,15 +386,24 @@ struct api_http *api_http_start(const struct api_http_config *config, const stru
 		return NULL;
 	}
 	raise_file_limit(config->connections_max);
+	/* TLS 1.2 and 1.3 only; the certificate comes from api_tls at each
+	 * handshake, so that SIGHUP can replace it. */
+	struct MHD_OptionItem tls_options[] = {
+		{MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)api_tls_retrieve},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0,
+		 (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"},
+		{MHD_OPTION_END, 0, NULL},
+	};
 	h->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-			MHD_USE_ERROR_LOG, /* poll: select() stops at descriptor 1024 */
+			MHD_USE_ERROR_LOG | /* poll: select() stops at descriptor 1024 */
+			(config->tls ? MHD_USE_TLS : 0),
 		config->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-		NULL, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT,
-		config->connections_max, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
-		on_connection, h, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-		MHD_OPTION_END);
+		NULL, MHD_OPTION_ARRAY, config->tls ? tls_options : tls_options + 2,
+		MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, config->connections_max,
+		MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK, MHD_OPTION_END);
 	if (!h->daemon) {
 		fc_err_set(err, FC_ERR_INVALID, "listen: cannot listen on %s:%u", config->address,
 			   (unsigned)config->port);

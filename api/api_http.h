@@ -19,6 +19,7 @@ struct api_http_config {
 	unsigned connections_max;
 	unsigned request_timeout_s; /* a whole request within this, or the socket is shut */
 	const char *web_root;	    /* "" = no page */
+	int tls;		    /* https with api_tls's certificate (api_tls_load first) */
 	/* Writes the Prometheus text of /metrics (malloc'd) or NULL. */
 	char *(*metrics)(void *opaque);
 	void *metrics_opaque;

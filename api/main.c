@@ -5,8 +5,10 @@
  *
  * Reads come from a live view of `status` (api_view.c); writes send the
  * CLI's Commands (fc_command.c) and wait briefly for the scheduler's answer
- * (api_routes.c); api_http.c serves them, the page and /metrics. Exits 0
- * after SIGTERM or SIGINT, 1 on a fatal error, 2 on a bad configuration.
+ * (api_routes.c); api_http.c serves them, the page and /metrics, over https
+ * when tls.cert and tls.key are set (api_tls.c; SIGHUP loads them again).
+ * Exits 0 after SIGTERM or SIGINT, 1 on a fatal error, 2 on a bad
+ * configuration.
  */
 #include <stdatomic.h>
 #include <signal.h>
@@ -19,11 +21,42 @@
 #include "api_metrics.h"
 #include "api_rate.h"
 #include "api_routes.h"
+#include "api_tls.h"
 #include "api_workers.h"
 #include "fc_daemon.h"
 #include "fc_log.h"
 
-static atomic_int stop; /* set by a signal handler: lock-free atomic */
+static atomic_int stop;	  /* set by a signal handler: lock-free atomic */
+static atomic_int reload; /* SIGHUP: load tls.cert and tls.key again */
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reload = 1;
+}
+
+/* The certificate of tls.cert and tls.key, NULL when neither is set (then
+ * *failed is 0) or on an error (then err says why and *failed is 1). */
+static struct api_tls *tls_start(const struct api_config *c, int *failed, struct fc_err *err)
+{
+	struct api_tls *tls;
+
+	*failed = 0;
+	if (!*c->tls_cert && !*c->tls_key)
+		return NULL;
+	*failed = 1;
+	if (!*c->tls_cert || !*c->tls_key) {
+		fc_err_set(err, FC_ERR_INVALID, "%s is set but %s is not: expected both or neither",
+			   *c->tls_cert ? "tls.cert" : "tls.key",
+			   *c->tls_cert ? "tls.key" : "tls.cert");
+		return NULL;
+	}
+	if (!(tls = api_tls_load(c->tls_cert, c->tls_key, err)))
+		return NULL;
+	*failed = 0;
+	FC_INFO("api", "tls: %s", api_tls_describe(tls));
+	return tls;
+}
 
 #define USAGE                                                                                      \
 	"usage: fleetcap-api -c FILE [-X key=value]...\n"                                          \
@@ -37,7 +70,8 @@ static int run(struct api_config *c, struct fc_err *err)
 	struct api_ctx ctx = {.wait_ms = (int)c->wait_ms};
 	char status_topic[FC_TOPIC_NAME_MAX + 1], workers_topic[FC_TOPIC_NAME_MAX + 1];
 	struct api_http *http = NULL;
-	int rc = -1;
+	struct api_tls *tls = NULL;
+	int rc = -1, tls_failed;
 
 	if (fc_topic_name(c->topics_prefix, FC_TOPIC_STATUS, status_topic, sizeof(status_topic)) ||
 	    fc_topic_name(c->topics_prefix, FC_TOPIC_WORKERS, workers_topic,
@@ -48,6 +82,9 @@ static int run(struct api_config *c, struct fc_err *err)
 			   c->topics_prefix);
 		return -1;
 	}
+	signal(SIGHUP, on_sighup); /* a reload, never the end of the API */
+	if (!(tls = tls_start(c, &tls_failed, err)) && tls_failed)
+		return -1;
 	if (!(ctx.auth = api_auth_load(c->auth_tokens, err)) ||
 	    !(ctx.rate = api_rate_new(api_auth_count(ctx.auth), (double)c->rate_per_token,
 				      (double)c->rate_burst)) ||
@@ -66,6 +103,7 @@ static int run(struct api_config *c, struct fc_err *err)
 		.connections_max = (unsigned)c->connections_max,
 		.request_timeout_s = (unsigned)c->request_timeout_s,
 		.web_root = c->web_root,
+		.tls = tls != NULL,
 		.metrics = api_metrics_text,
 		.metrics_opaque = metrics,
 	};
@@ -74,10 +112,25 @@ static int run(struct api_config *c, struct fc_err *err)
 		api_metrics_free(metrics);
 		goto out;
 	}
-	FC_INFO("api", "listening on http://%s:%u (%u tokens, status view ready)",
-		c->listen_address, (unsigned)api_http_port(http), api_auth_count(ctx.auth));
-	while (!stop)
+	FC_INFO("api", "listening on %s://%s:%u (%u tokens, status view ready)",
+		tls ? "https" : "http", c->listen_address, (unsigned)api_http_port(http),
+		api_auth_count(ctx.auth));
+	while (!stop) {
 		pause();
+		if (reload && !tls) {
+			reload = 0;
+			FC_INFO("api", "SIGHUP: no tls.cert to reload");
+		} else if (reload) {
+			struct fc_err rerr;
+			reload = 0;
+			if (api_tls_reload(tls, &rerr) == 0)
+				FC_INFO("api", "tls: reloaded: %s", api_tls_describe(tls));
+			else
+				FC_WARN("api",
+					"tls: reload refused, the certificate in use stays: %s",
+					rerr.msg);
+		}
+	}
 	FC_INFO("api", "stopping");
 	api_http_stop(http);
 	api_metrics_free(metrics);
@@ -88,6 +141,7 @@ out:
 	api_send_free(ctx.send);
 	api_auth_free(ctx.auth);
 	api_rate_free(ctx.rate);
+	api_tls_free(tls);
 	return rc;
 }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config
 	librdkafka-dev libpcap-dev libprotobuf-c-dev protobuf-c-compiler
-	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev
+	libcurl4-openssl-dev libssl-dev libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev
 	kcat tcpdump tshark netsniff-ng iproute2 clang-format curl ca-certificates
 	clang-16 libclang-rt-16-dev
 	libcap2-bin chromium python3-venv

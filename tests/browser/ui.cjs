@@ -1,5 +1,6 @@
 // The web page in headless Chromium (Debian's), driven by playwright-core
-// (npm), against a fleetcap-api on loopback with a scheduler and a real
+// (npm), against a fleetcap-api on loopback (over https when FLEETCAP_UI_SPKI
+// pins its key) with a scheduler and a real
 // worker capturing on lo: sign in (a bad token first), the region's hosts listed
 // (a click on one makes it the target), a field error shown
 // next to its field, a capture created from the form going Running then
@@ -38,7 +39,11 @@ async function fillCapture(page, name, timeLimit, blob) {
 (async () => {
   const browser = await chromium.launch({
     executablePath: process.env.FLEETCAP_CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    // Over https, Chromium trusts the test API's key and no other.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"].concat(
+      process.env.FLEETCAP_UI_SPKI
+        ? [`--ignore-certificate-errors-spki-list=${process.env.FLEETCAP_UI_SPKI}`]
+        : []),
   });
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const step = (s) => console.log(`step: ${s}`);

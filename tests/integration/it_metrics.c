@@ -15,7 +15,8 @@ int it_log_url(const char *log_path, const char *text, char *url, size_t len)
 
 	while (log && fgets(line, sizeof(line), log)) {
 		const char *at = strstr(line, text);
-		if (!at || !(at = strstr(at, "http://")))
+		if (!at || !(at = strstr(at, "http")) ||
+		    (strncmp(at, "http://", 7) != 0 && strncmp(at, "https://", 8) != 0))
 			continue;
 		size_t n = strcspn(at, " \n");
 		if (n < len) {

@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-/* The "http://…" after text in the log at path (e.g. "metrics on "); 0 when found. */
+/* The "http://…" or "https://…" after text in the log at path (e.g. "metrics on "); 0
+ * when found. */
 int it_log_url(const char *log_path, const char *text, char *url, size_t len);
 
 /* GET url; the body (malloc'd) or NULL. */

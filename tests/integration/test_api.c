@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/wait.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -885,6 +886,110 @@ static void test_rate_and_audit(void **state)
 	assert_int_equal(atoi(out), 0);
 }
 
+/* Runs a shell command; its exit status (-1 when it could not run). */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int rc = system(cmd);
+	return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+/* The subject CN of the certificate the server at port presents now. */
+static void served_cn(const char *dir, unsigned port, char *cn, size_t len)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "echo | openssl s_client -connect 127.0.0.1:%u -CAfile %s/ca.pem 2>/dev/null | "
+		 "sed -n 's/^subject=.*CN *= *//p'",
+		 port, dir);
+	FILE *p = popen(cmd, "r");
+	cn[0] = '\0';
+	assert_non_null(p);
+	if (fgets(cn, (int)len, p))
+		cn[strcspn(cn, "\n")] = '\0';
+	pclose(p);
+}
+
+/*
+ * TLS built in: an API with tls.cert and tls.key serves https only (a
+ * client that trusts the test CA gets its answers, one that does not is
+ * refused, plain http gets none); SIGHUP loads a renewed certificate without
+ * a restart, and a reload with a key that does not match keeps the one in
+ * use. A mismatched pair, or a key others can read, stops the start (exit 2).
+ */
+static void test_tls(void **state)
+{
+	char dir[128], certx[200], keyx[200], tokensx[160], log[256], url[128], cn[128];
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "/tmp/%stls", it_fleet_prefix(fleet));
+	assert_int_equal(sh("mkdir -p %s && cd %s && %s . first >/dev/null && %s . second "
+			    ">/dev/null && cp first.pem api.pem && cp -p first.key api.key",
+			    dir, dir, FLEETCAP_TEST_CERT, FLEETCAP_TEST_CERT),
+			 0);
+	snprintf(certx, sizeof(certx), "tls.cert=%s/api.pem", dir);
+	snprintf(keyx, sizeof(keyx), "tls.key=%s/api.key", dir);
+	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens_path);
+	const char *settings[] = {tokensx, "listen.port=0", certx, keyx, NULL};
+	pid_t tls = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api-tls", settings, log,
+				    sizeof(log));
+	if (it_sched_wait_log(log, "listening on https://", 120) != 0)
+		fail_msg("the https API did not start; see %s", log);
+	assert_int_equal(it_log_url(log, "listening on ", url, sizeof(url)), 0);
+	unsigned port = (unsigned)atoi(strrchr(url, ':') + 1);
+	const char *curl =
+		"curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer " TOKEN_A "'";
+	assert_int_equal(sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS),
+			 0);
+	assert_int_not_equal(sh("%s %s%s >/dev/null", curl, url, CAPS), 0); /* untrusted */
+	char plain[128];
+	snprintf(plain, sizeof(plain), "http://127.0.0.1:%u", port);
+	assert_int_not_equal(sh("test \"$(%s %s%s)\" = 200", curl, plain, CAPS), 0);
+	served_cn(dir, port, cn, sizeof(cn));
+	assert_string_equal(cn, "first");
+
+	/* Renewed: the new pair in place, then SIGHUP. */
+	assert_int_equal(sh("cd %s && cp second.pem api.pem && cp -p second.key api.key", dir), 0);
+	kill(tls, SIGHUP);
+	if (it_sched_wait_log(log, "tls: reloaded: CN=second", 60) != 0)
+		fail_msg("no reload after SIGHUP; see %s", log);
+	served_cn(dir, port, cn, sizeof(cn));
+	assert_string_equal(cn, "second");
+	assert_int_equal(sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS),
+			 0);
+
+	/* A certificate with another key: refused, the one in use stays. */
+	assert_int_equal(sh("cp %s/first.pem %s/api.pem", dir, dir), 0);
+	kill(tls, SIGHUP);
+	if (it_sched_wait_log(log, "reload refused", 60) != 0)
+		fail_msg("a mismatched reload was not refused; see %s", log);
+	served_cn(dir, port, cn, sizeof(cn));
+	assert_string_equal(cn, "second");
+	assert_int_equal(it_sched_stop(tls, SIGTERM), 0);
+
+	/* At start, the same pair stops the API with exit 2, naming tls.key. */
+	tls = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api-tls-bad", settings, log,
+			      sizeof(log));
+	int status;
+	assert_int_equal(waitpid(tls, &status, 0), tls);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	assert_int_equal(sh("grep -q 'tls.key .*does not match the first certificate' %s", log), 0);
+	/* A key file others can read, likewise. */
+	assert_int_equal(sh("cd %s && cp second.pem api.pem && chmod 644 api.key", dir), 0);
+	tls = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api-tls-open", settings, log,
+			      sizeof(log));
+	assert_int_equal(waitpid(tls, &status, 0), tls);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	assert_int_equal(sh("grep -q 'mode 644 lets others read it' %s", log), 0);
+	sh("rm -rf %s", dir);
+}
+
 static void test_metrics(void **state)
 {
 	struct http h;
@@ -1191,6 +1296,7 @@ int main(void)
 		cmocka_unit_test(test_abuse_slow_clients),
 		cmocka_unit_test(test_abuse_body_limits),
 		cmocka_unit_test(test_abuse_bad_tokens),
+		cmocka_unit_test(test_tls),
 	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int rc = cmocka_run_group_tests(tests, setup, teardown);

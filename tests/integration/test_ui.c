@@ -72,8 +72,19 @@ static int setup(void **state)
 	worker = it_daemon_start(fleet, NULL, FLEETCAP_WORKER_BIN, "worker", worker_settings,
 				 worker_log, sizeof(worker_log));
 	snprintf(tokensx, sizeof(tokensx), "auth.tokens=%s", tokens);
-	const char *api_settings[] = {tokensx, "listen.port=0", "web.root=" FLEETCAP_WEB_ROOT,
-				      NULL};
+	/* The page over https, with a certificate of a test CA; Chromium trusts
+	 * exactly that key (its pin, FLEETCAP_UI_SPKI, read by ui.cjs). */
+	char cmd[512], pin[128] = "", certx[200], keyx[200];
+	snprintf(cmd, sizeof(cmd), "%s %s api", FLEETCAP_TEST_CERT, root);
+	FILE *p = popen(cmd, "r");
+	if (!p || !fgets(pin, sizeof(pin), p) || pclose(p) != 0)
+		fail_msg("%s failed", cmd);
+	pin[strcspn(pin, "\n")] = '\0';
+	setenv("FLEETCAP_UI_SPKI", pin, 1);
+	snprintf(certx, sizeof(certx), "tls.cert=%s/api.pem", root);
+	snprintf(keyx, sizeof(keyx), "tls.key=%s/api.key", root);
+	const char *api_settings[] = {
+		tokensx, "listen.port=0", "web.root=" FLEETCAP_WEB_ROOT, certx, keyx, NULL};
 	api = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api", api_settings, api_log,
 			      sizeof(api_log));
 	if (it_sched_wait_log(sched_log, "ledger replayed", 120) != 0 ||
@@ -104,6 +115,7 @@ static void test_page(void **state)
 	(void)state;
 
 	assert_int_equal(it_log_url(api_log, "listening on ", base, sizeof(base)), 0);
+	assert_int_equal(strncmp(base, "https://", 8), 0);
 	snprintf(port, sizeof(port), "%s", strrchr(base, ':') + 1);
 	unlink(FLEETCAP_UI_SCREENSHOT);
 	snprintf(container, sizeof(container), "ui-%ld", (long)getpid());
