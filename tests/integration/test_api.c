@@ -32,6 +32,7 @@
 #include "fc_seal.h"
 #include "it_fleet.h"
 #include "it_metrics.h"
+#include "it_testhost.h"
 
 #define TOKEN_A	   "token-a-0123456789abcdef"	 /* sub-a */
 #define TOKEN_B	   "token-b-fedcba9876543210"	 /* sub-b */
@@ -886,20 +887,6 @@ static void test_rate_and_audit(void **state)
 	assert_int_equal(atoi(out), 0);
 }
 
-/* Runs a shell command; its exit status (-1 when it could not run). */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
 /* The subject CN of the certificate the server at port presents now. */
 static void served_cn(const char *dir, unsigned port, char *cn, size_t len)
 {
@@ -929,9 +916,9 @@ static void test_tls(void **state)
 	(void)state;
 
 	snprintf(dir, sizeof(dir), "/tmp/%stls", it_fleet_prefix(fleet));
-	assert_int_equal(sh("mkdir -p %s && cd %s && %s . first >/dev/null && %s . second "
-			    ">/dev/null && cp first.pem api.pem && cp -p first.key api.key",
-			    dir, dir, FLEETCAP_TEST_CERT, FLEETCAP_TEST_CERT),
+	assert_int_equal(it_sh("mkdir -p %s && cd %s && %s . first >/dev/null && %s . second "
+			       ">/dev/null && cp first.pem api.pem && cp -p first.key api.key",
+			       dir, dir, FLEETCAP_TEST_CERT, FLEETCAP_TEST_CERT),
 			 0);
 	snprintf(certx, sizeof(certx), "tls.cert=%s/api.pem", dir);
 	snprintf(keyx, sizeof(keyx), "tls.key=%s/api.key", dir);
@@ -945,27 +932,28 @@ static void test_tls(void **state)
 	unsigned port = (unsigned)atoi(strrchr(url, ':') + 1);
 	const char *curl =
 		"curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer " TOKEN_A "'";
-	assert_int_equal(sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS),
-			 0);
-	assert_int_not_equal(sh("%s %s%s >/dev/null", curl, url, CAPS), 0); /* untrusted */
+	assert_int_equal(
+		it_sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS), 0);
+	assert_int_not_equal(it_sh("%s %s%s >/dev/null", curl, url, CAPS), 0); /* untrusted */
 	char plain[128];
 	snprintf(plain, sizeof(plain), "http://127.0.0.1:%u", port);
-	assert_int_not_equal(sh("test \"$(%s %s%s)\" = 200", curl, plain, CAPS), 0);
+	assert_int_not_equal(it_sh("test \"$(%s %s%s)\" = 200", curl, plain, CAPS), 0);
 	served_cn(dir, port, cn, sizeof(cn));
 	assert_string_equal(cn, "first");
 
 	/* Renewed: the new pair in place, then SIGHUP. */
-	assert_int_equal(sh("cd %s && cp second.pem api.pem && cp -p second.key api.key", dir), 0);
+	assert_int_equal(it_sh("cd %s && cp second.pem api.pem && cp -p second.key api.key", dir),
+			 0);
 	kill(tls, SIGHUP);
 	if (it_sched_wait_log(log, "tls: reloaded: CN=second", 60) != 0)
 		fail_msg("no reload after SIGHUP; see %s", log);
 	served_cn(dir, port, cn, sizeof(cn));
 	assert_string_equal(cn, "second");
-	assert_int_equal(sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS),
-			 0);
+	assert_int_equal(
+		it_sh("test \"$(%s --cacert %s/ca.pem %s%s)\" = 200", curl, dir, url, CAPS), 0);
 
 	/* A certificate with another key: refused, the one in use stays. */
-	assert_int_equal(sh("cp %s/first.pem %s/api.pem", dir, dir), 0);
+	assert_int_equal(it_sh("cp %s/first.pem %s/api.pem", dir, dir), 0);
 	kill(tls, SIGHUP);
 	if (it_sched_wait_log(log, "reload refused", 60) != 0)
 		fail_msg("a mismatched reload was not refused; see %s", log);
@@ -979,15 +967,16 @@ static void test_tls(void **state)
 	int status;
 	assert_int_equal(waitpid(tls, &status, 0), tls);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	assert_int_equal(sh("grep -q 'tls.key .*does not match the first certificate' %s", log), 0);
+	assert_int_equal(it_sh("grep -q 'tls.key .*does not match the first certificate' %s", log),
+			 0);
 	/* A key file others can read, likewise. */
-	assert_int_equal(sh("cd %s && cp second.pem api.pem && chmod 644 api.key", dir), 0);
+	assert_int_equal(it_sh("cd %s && cp second.pem api.pem && chmod 644 api.key", dir), 0);
 	tls = it_daemon_start(fleet, NULL, FLEETCAP_API_BIN, "api-tls-open", settings, log,
 			      sizeof(log));
 	assert_int_equal(waitpid(tls, &status, 0), tls);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	assert_int_equal(sh("grep -q 'mode 644 lets others read it' %s", log), 0);
-	sh("rm -rf %s", dir);
+	assert_int_equal(it_sh("grep -q 'mode 644 lets others read it' %s", log), 0);
+	it_sh("rm -rf %s", dir);
 }
 
 static void test_metrics(void **state)
