@@ -40,5 +40,6 @@ int cli_stop(int argc, char **argv);
 int cli_delete(int argc, char **argv);
 int cli_alert(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_summarize(int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@ static const struct {
 	{"stop", cli_stop, "stop a capture"},
 	{"delete", cli_delete, "stop a capture and remove it"},
 	{"alert", cli_alert, "send an alert, as a monitoring system would"},
+	{"summarize", cli_summarize, "what happened in a pcap file: flows, verdicts, per second"},
 	{"demo", cli_demo, "run the whole system in this process, with generated traffic"},
 	{"topics", cli_topics, "create fleetcap's Kafka topics (topics create --help)"},
 };
